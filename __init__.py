@@ -1,0 +1,20 @@
+"""genvfx: generative VFX nodes for Blender's compositor.
+
+This folder is at once the Blender extension and the Python package ``genvfx``.
+Nothing here imports bpy at module level, so ``import genvfx`` works anywhere; the
+Blender side is imported only when Blender calls :func:`register`.
+"""
+
+__version__ = "0.1.0"
+
+
+def register():
+    from .addon import registration
+
+    registration.register()
+
+
+def unregister():
+    from .addon import registration
+
+    registration.unregister()
