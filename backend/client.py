@@ -1,0 +1,193 @@
+"""The worker's client, used by Blender and by the CLI.
+
+It starts ``genvfx worker`` in the backend interpreter (Blender's own Python, a venv,
+or the current interpreter), running the package's code from the folder it is
+installed in, and keeps it warm between jobs. ``submit``/``poll`` never block (for a
+``bpy.app.timers`` callback); ``run`` waits (headless Blender, the CLI).
+
+If the worker dies (killed, out of memory, a crash in a native library), every job in
+flight ends with an error event and the next ``submit`` starts a fresh worker.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from . import protocol
+from .errors import GenVFXError, JobCancelled
+from .jobs import Job
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+# Imports the package from PACKAGE_ROOT under the name ``genvfx`` whatever the folder is
+# called (Blender installs it as ``bl_ext.<repo>.genvfx``; a checkout may be named anything).
+BOOTSTRAP = (
+    "import importlib.util, sys\n"
+    "root = sys.argv[1]\n"
+    "spec = importlib.util.spec_from_file_location('genvfx', root + '/__init__.py', submodule_search_locations=[root])\n"
+    "module = importlib.util.module_from_spec(spec)\n"
+    "sys.modules['genvfx'] = module\n"
+    "spec.loader.exec_module(module)\n"
+    "from genvfx.backend.worker import main\n"
+    "sys.exit(main([p for p in sys.argv[2:] if p]))\n"
+)
+
+
+def worker_log_path() -> Path:
+    return Path(tempfile.gettempdir()) / f"genvfx-worker-{os.getpid()}.log"
+
+
+class WorkerClient:
+    def __init__(self, python: str | None = None, model_folders: list[str] | None = None,
+                 env: dict | None = None):
+        self.python = python or sys.executable
+        self.model_folders = list(model_folders or [])
+        self.env = env
+        self._process: subprocess.Popen | None = None
+        self._events: queue.Queue = queue.Queue()
+        self._in_flight: dict[str, int | None] = {}  # job id -> last frame reported
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+
+    # Process ----------------------------------------------------------------------
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def _start(self) -> None:
+        env = dict(os.environ if self.env is None else self.env)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        self._log = open(worker_log_path(), "ab")
+        try:
+            self._process = subprocess.Popen(
+                [self.python, "-c", BOOTSTRAP, str(PACKAGE_ROOT), *self.model_folders],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+                env=env, text=True, bufsize=1,
+            )
+        except OSError as exc:
+            raise GenVFXError("worker", f"Cannot start the backend with {self.python}: {exc}",
+                              "Check the backend Python in the genvfx preferences.") from exc
+        threading.Thread(target=self._read_events, args=(self._process,), daemon=True,
+                         name="genvfx-client").start()
+
+    def _read_events(self, process: subprocess.Popen) -> None:
+        for line in process.stdout:
+            try:
+                event = protocol.decode(line)
+            except ValueError:
+                continue
+            with self._lock:
+                job_id = event.get("job_id")
+                if event.get("type") in protocol.FINAL_EVENTS:
+                    self._in_flight.pop(job_id, None)
+                elif job_id in self._in_flight and event.get("frame") is not None:
+                    self._in_flight[job_id] = event["frame"]
+            self._events.put(event)
+        code = process.wait()
+        with self._lock:
+            orphans, self._in_flight = dict(self._in_flight), {}
+        for job_id, frame in orphans.items():
+            self._events.put(protocol.error(
+                job_id, "worker", f"The backend stopped unexpectedly (exit code {code})",
+                f"Generate again to restart it; if it repeats, see {worker_log_path()} "
+                "(out of memory? try a lower proxy scale).", frame))
+
+    def _send(self, message: dict) -> None:
+        if not self.alive:
+            self._start()
+        try:
+            self._process.stdin.write(protocol.encode(message))
+            self._process.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise GenVFXError("worker", "The backend is not responding", "Generate again to restart it.") from exc
+
+    # Requests ---------------------------------------------------------------------
+    def submit(self, job: Job) -> str:
+        job_id = f"job-{os.getpid()}-{next(self._ids)}"
+        with self._lock:
+            self._in_flight[job_id] = None
+        self._send(protocol.run(job_id, job.to_dict()))
+        return job_id
+
+    def cancel(self, job_id: str) -> None:
+        if self.alive:
+            self._send(protocol.cancel(job_id))
+
+    def release_models(self) -> None:
+        if self.alive:
+            self._send(protocol.release())
+
+    def ping(self, timeout: float = 30.0) -> dict:
+        self._send(protocol.ping())
+        return self._wait_for(lambda event: event.get("type") == "pong", timeout)
+
+    def poll(self) -> list[dict]:
+        """Every event received so far; never blocks."""
+        events = []
+        while True:
+            try:
+                events.append(self._events.get_nowait())
+            except queue.Empty:
+                return events
+
+    def _wait_for(self, matches: Callable[[dict], bool], timeout: float | None,
+                  on_event: Callable[[dict], None] | None = None) -> dict:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                event = self._events.get(timeout=remaining)
+            except queue.Empty:
+                raise GenVFXError("worker", "The backend did not answer in time", "Generate again.") from None
+            if on_event:
+                on_event(event)
+            if matches(event):
+                return event
+
+    def run(self, job: Job, on_event: Callable[[dict], None] | None = None,
+            timeout: float | None = None) -> dict:
+        """Submit ``job`` and wait for it: its job_done event, or GenVFXError."""
+        job_id = self.submit(job)
+        try:
+            event = self._wait_for(lambda e: e.get("job_id") == job_id and e["type"] in protocol.FINAL_EVENTS,
+                                   timeout, on_event)
+        except KeyboardInterrupt:
+            self.cancel(job_id)
+            self._wait_for(lambda e: e.get("job_id") == job_id and e["type"] in protocol.FINAL_EVENTS, 60)
+            raise JobCancelled() from None
+        return result_of(event)
+
+    def close(self, timeout: float = 10.0) -> None:
+        if not self.alive:
+            return
+        try:
+            self._send(protocol.shutdown())
+            self._process.stdin.close()
+            self._process.wait(timeout)
+        except (GenVFXError, OSError, subprocess.TimeoutExpired):
+            self._process.kill()
+            self._process.wait()
+
+    def kill(self) -> None:
+        """Stop the worker at once (a stuck native library); jobs in flight fail."""
+        if self.alive:
+            self._process.kill()
+            self._process.wait()
+
+
+def result_of(event: dict) -> dict:
+    """The job_done event itself, or the error it stands for, raised."""
+    if event["type"] == "job_done":
+        return event
+    if event["type"] == "cancelled":
+        raise JobCancelled(frame=event.get("frame"))
+    raise GenVFXError.from_dict(event)

@@ -1,0 +1,123 @@
+"""Running one job frame by frame: cache look-up, generation, atomic writes, provenance.
+
+Used by the worker process; it has no notion of processes or pipes itself, so tests and
+benchmarks can run it in-process.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import images, layers, provenance, sequences
+from .errors import GenVFXError, JobCancelled
+from .jobs import Job
+from ..models import registry
+
+
+class FrameReader:
+    """Reads a job's input frames (single files stand for every frame)."""
+
+    def __init__(self, job: Job):
+        self.job = job
+
+    def _path(self, role: str, frame: int) -> Path:
+        pattern = self.job.inputs[role]
+        return sequences.input_path(pattern, frame if sequences.is_sequence(pattern) else 1, role)
+
+    def _read(self, reader, role: str, frame: int) -> np.ndarray:
+        try:
+            return reader(self._path(role, frame))
+        except GenVFXError as error:
+            error.frame = frame if error.frame is None else error.frame
+            raise
+
+    def rgba(self, role: str, frame: int) -> np.ndarray:
+        return images.as_rgba(self._read(images.read_image, role, frame))
+
+    def mask(self, role: str, frame: int) -> np.ndarray:
+        return self._read(images.read_mask, role, frame)
+
+
+def frame_is_current(path: Path, key: str) -> bool:
+    """A cached frame counts only if it is whole and was made for this key."""
+    if not path.is_file():
+        return False
+    try:
+        return layers.read_header(path).get("genvfx.key") == key
+    except GenVFXError:
+        return False
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+@dataclass
+class JobEvents:
+    """Callbacks the executor reports through; ``check_cancel`` raises JobCancelled."""
+
+    progress: Callable[[int, int, int, int, int], None] = lambda *a: None
+    frame_done: Callable[[int, str, bool], None] = lambda *a: None
+    check_cancel: Callable[[], None] = lambda: None
+
+
+def model_for(job: Job, model_folders: list[str] | None = None) -> registry.ModelManifest:
+    manifest = registry.find_model(job.model_id, model_folders, slot=job.generator)
+    if manifest.id != job.spec.default_model:
+        raise GenVFXError("model", f"Model '{manifest.id}' ({manifest.framework}) has no adapter in this version",
+                          f"Use the embedded default '{job.spec.default_model}'.")
+    registry.verify(manifest)
+    return manifest
+
+
+def run_job(job: Job, events: JobEvents | None = None, model_folders: list[str] | None = None) -> dict:
+    """Compute every frame of ``job`` not already in the cache; returns the job_done fields."""
+    events = events or JobEvents()
+    started = time.perf_counter()
+    job.validate()
+    manifest = model_for(job, model_folders)
+    input_hashes = job.input_hashes()
+    key = job.key(manifest.hash, input_hashes)
+    output_dir = job.output_dir(key)
+    reader = FrameReader(job)
+    computed = []
+    for index, frame in enumerate(job.frames):
+        path = job.frame_path(key, frame)
+        if frame_is_current(path, key):
+            events.frame_done(frame, str(path), True)
+            continue
+        events.check_cancel()
+
+        def on_step(step: int, of: int, frame=frame, index=index) -> None:
+            events.check_cancel()
+            events.progress(frame, step, of, index, len(job.frames))
+
+        try:
+            passes = job.spec.run_frame(reader, job, frame, on_step)
+        except (GenVFXError, JobCancelled) as error:
+            error.frame = frame if error.frame is None else error.frame
+            raise
+        except MemoryError as exc:
+            raise GenVFXError("out_of_memory", f"Out of memory while generating frame {frame}",
+                              "Use a lower proxy scale or a smaller mask, or free memory.", frame) from exc
+        header = provenance.frame_header(job, key, frame, manifest.hash, input_hashes)
+        layers.write_layer(path, job.layer, passes, header)
+        if not job.output_dir_override:
+            provenance.append_ledger(job.cache_dir, header, path)
+        computed.append(frame)
+        events.frame_done(frame, str(path), False)
+    return {
+        "key": key,
+        "output_dir": str(output_dir),
+        "pattern": str(job.sequence_pattern(key)),
+        "frames": list(job.frames),
+        "computed": computed,
+        "seconds": round(time.perf_counter() - started, 3),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }

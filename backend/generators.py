@@ -1,0 +1,92 @@
+"""The generators the worker knows: their layer, inputs, default model and how one
+frame is computed from files. ``models/`` does the pixels; this module does the files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .errors import BadInput
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    name: str
+    label: str
+    layer: str
+    required_inputs: tuple[str, ...]
+    optional_inputs: tuple[str, ...]
+    default_model: str
+    version_of: Callable[[], str]
+    run_frame: Callable  # (FrameInputs, job, model_loader, on_step) -> {pass: array}
+
+    @property
+    def version(self) -> str:
+        return self.version_of()
+
+
+def _fill_version() -> str:
+    from ..models.fill import GENERATOR_VERSION
+
+    return GENERATOR_VERSION
+
+
+def _resize(image: np.ndarray, scale: float, interpolation=None) -> np.ndarray:
+    if scale == 1.0:
+        return image
+    import cv2
+
+    height, width = image.shape[:2]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if interpolation is None else interpolation)
+
+
+def check_finite(image: np.ndarray, role: str, frame: int) -> np.ndarray:
+    if not np.isfinite(image).all():
+        bad = int((~np.isfinite(image)).any(axis=-1).sum()) if image.ndim == 3 else int((~np.isfinite(image)).sum())
+        raise BadInput(f"The {role} has {bad} NaN or infinite pixel(s)",
+                       "Clamp or fix the plate upstream (e.g. a Clamp or Math node) and generate again.", frame)
+    return image
+
+
+def _run_fill(read, job, frame: int, on_step) -> dict[str, np.ndarray]:
+    from ..models.fill import fill
+
+    plate = check_finite(read.rgba("plate", frame), "plate", frame)
+    mask = check_finite(read.mask("mask", frame), "mask", frame)
+    if plate.shape[:2] != mask.shape[:2]:
+        raise BadInput(
+            f"Plate is {plate.shape[1]}×{plate.shape[0]} but the mask is {mask.shape[1]}×{mask.shape[0]}",
+            "Give a mask the size of the plate (a Scale node set to Render Size fixes it in the compositor).",
+            frame,
+        )
+    source = read.rgba("source", frame) if job.inputs.get("source") else None
+    scale = float(job.proxy)
+    plate, mask = _resize(plate, scale), _resize(mask, scale)
+    if source is not None:
+        source = _resize(check_finite(source, "source image", frame), scale)
+    return fill(plate, mask, seed=frame_seed(job.seed, frame), source=source, device=job.device,
+                patch_size=int(job.params.get("patch_size", 7)), on_step=on_step)
+
+
+def frame_seed(seed: int, frame: int) -> int:
+    """A frame's random seed, derived from (seed, frame) so frames differ but repeat."""
+    return (int(seed) * 1_000_003 + int(frame) * 7919) % (2**31 - 1)
+
+
+GENERATORS = {
+    "fill": GeneratorSpec(
+        name="fill", label="Debris Fill", layer="DebrisFill",
+        required_inputs=("plate", "mask"), optional_inputs=("source",),
+        default_model="genvfx.fill.patchmatch", version_of=_fill_version, run_frame=_run_fill,
+    ),
+}
+
+
+def generator_spec(name: str) -> GeneratorSpec:
+    try:
+        return GENERATORS[name]
+    except KeyError:
+        raise BadInput(f"Unknown generator '{name}'", f"Known generators: {', '.join(GENERATORS)}.") from None

@@ -1,0 +1,122 @@
+"""Multilayer OpenEXR layer files, written and read with the OpenEXR package.
+
+Channels are named ``Layer.Pass.Channel`` (``DebrisFill.Combined.R``), the names
+Blender's Image node turns into one output socket per pass. Data passes are float32.
+Readers also accept the multi-part files Blender 5 writes (one part per pass, the part
+named ``ViewLayer.Normal`` and its channels either fully named or bare ``X``/``Y``/``Z``),
+and plain single-layer RGBA files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import BadInput
+
+RGBA = ("R", "G", "B", "A")
+VECTOR = ("X", "Y", "Z")
+VECTOR4 = ("X", "Y", "Z", "W")
+VALUE = ("V",)  # single-channel pass; Blender shows it as a Float socket
+CHANNEL_ORDER = {name: i for i, name in enumerate("RGBAXYZWUV")}
+
+
+def _channel_names(array: np.ndarray, channels: tuple[str, ...] | None) -> tuple[str, ...]:
+    depth = 1 if array.ndim == 2 else array.shape[2]
+    if channels is not None:
+        if len(channels) != depth:
+            raise ValueError(f"{depth} channels given for names {channels}")
+        return channels
+    return {1: VALUE, 3: ("R", "G", "B"), 4: RGBA}[depth]
+
+
+def write_layer(path: str | os.PathLike, layer: str, passes: dict[str, np.ndarray],
+                header: dict[str, str] | None = None,
+                channels: dict[str, tuple[str, ...]] | None = None) -> Path:
+    """Write one layer of passes to ``path`` atomically (temporary name, then rename),
+    so that a reader never sees half a frame."""
+    import OpenEXR
+
+    path = Path(path)
+    exr_channels = {}
+    for pass_name, array in passes.items():
+        array = np.asarray(array, dtype=np.float32)
+        names = _channel_names(array, (channels or {}).get(pass_name))
+        planes = [array] if array.ndim == 2 else [array[..., i] for i in range(array.shape[2])]
+        for name, plane in zip(names, planes):
+            exr_channels[f"{layer}.{pass_name}.{name}"] = np.ascontiguousarray(plane)
+    exr_header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    exr_header.update({key: str(value) for key, value in (header or {}).items()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with OpenEXR.File(exr_header, exr_channels) as exr:
+            exr.write(str(temporary))
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+    return path
+
+
+def _open(path: str | os.PathLike):
+    import OpenEXR
+
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput(f"File not found: {path}", "Check the path and the frame range.")
+    try:
+        return OpenEXR.File(str(path), separate_channels=True)
+    except Exception as exc:  # the binding raises bare RuntimeErrors on damaged files
+        raise BadInput(f"Cannot read EXR {path.name}: {exc}",
+                       "The file is damaged or truncated; render or copy it again.") from exc
+
+
+def _split(full_name: str, part_name: str) -> tuple[str, str, str]:
+    """(layer, pass, channel) of a channel, with the part's name as prefix when bare."""
+    if part_name and not full_name.startswith(part_name + "."):
+        full_name = f"{part_name}.{full_name}"
+    pieces = full_name.split(".")
+    if len(pieces) == 1:
+        return "", "", pieces[0]
+    if len(pieces) == 2:
+        return "", pieces[0], pieces[1]
+    return ".".join(pieces[:-2]), pieces[-2], pieces[-1]
+
+
+def _stack(planes: dict[str, np.ndarray]) -> np.ndarray:
+    names = sorted(planes, key=lambda name: CHANNEL_ORDER.get(name, 99))
+    if len(names) == 1:
+        return planes[names[0]].astype(np.float32)
+    return np.stack([planes[name] for name in names], axis=-1).astype(np.float32)
+
+
+def read_layers(path: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]:
+    """``{layer: {pass: H×W or H×W×C float32}}`` from any EXR (all parts).
+
+    Plain RGBA files come back as layer ``""``, pass ``"Combined"``."""
+    exr = _open(path)
+    grouped: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+    try:
+        for part in exr.parts:
+            part_name = str(part.header.get("name", "") or "")
+            for full_name, channel in part.channels.items():
+                layer, pass_name, channel_name = _split(full_name, part_name)
+                grouped.setdefault((layer, pass_name or "Combined"), {})[channel_name] = channel.pixels
+    except Exception as exc:
+        raise BadInput(f"Cannot read EXR {Path(path).name}: {exc}",
+                       "The file is damaged or truncated; render or copy it again.") from exc
+    if not grouped:
+        raise BadInput(f"Cannot read EXR {Path(path).name}: it holds no pixels",
+                       "The file is damaged or truncated; render or copy it again.")
+    layers: dict[str, dict[str, np.ndarray]] = {}
+    for (layer, pass_name), planes in grouped.items():
+        layers.setdefault(layer, {})[pass_name] = _stack(planes)
+    return layers
+
+
+def read_header(path: str | os.PathLike) -> dict[str, object]:
+    """The first part's header (where genvfx keeps provenance)."""
+    return dict(_open(path).parts[0].header)

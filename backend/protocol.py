@@ -1,0 +1,88 @@
+"""The worker's protocol: JSON lines on stdin (requests) and stdout (events).
+
+Requests (client → worker)::
+
+    {"op": "run", "job_id": "...", "job": {...Job...}}
+    {"op": "cancel", "job_id": "..."}
+    {"op": "release"}            # drop loaded models
+    {"op": "ping"}
+    {"op": "shutdown"}
+
+Events (worker → client)::
+
+    {"type": "progress", "job_id", "frame", "step", "of", "done_frames", "total_frames"}
+    {"type": "frame_done", "job_id", "frame", "path", "cached"}
+    {"type": "job_done", "job_id", "key", "output_dir", "pattern", "frames", "computed", "seconds", "peak_rss_mb"}
+    {"type": "error", "job_id", "kind", "message", "hint", "frame"}
+    {"type": "cancelled", "job_id", "frame"}
+    {"type": "pong", "pid", "version"} / {"type": "released"}
+
+The Blender client and the CLI both speak it through :mod:`.client`.
+"""
+
+from __future__ import annotations
+
+import json
+
+REQUESTS = ("run", "cancel", "release", "ping", "shutdown")
+EVENTS = ("progress", "frame_done", "job_done", "error", "cancelled", "pong", "released")
+FINAL_EVENTS = ("job_done", "error", "cancelled")
+
+
+def encode(message: dict) -> str:
+    return json.dumps(message, separators=(",", ":"), allow_nan=False) + "\n"
+
+
+def decode(line: str) -> dict:
+    message = json.loads(line)
+    if not isinstance(message, dict):
+        raise ValueError("a protocol message is a JSON object")
+    return message
+
+
+def run(job_id: str, job: dict) -> dict:
+    return {"op": "run", "job_id": job_id, "job": job}
+
+
+def cancel(job_id: str) -> dict:
+    return {"op": "cancel", "job_id": job_id}
+
+
+def release() -> dict:
+    return {"op": "release"}
+
+
+def ping() -> dict:
+    return {"op": "ping"}
+
+
+def shutdown() -> dict:
+    return {"op": "shutdown"}
+
+
+def progress(job_id: str, frame: int, step: int, of: int, done_frames: int, total_frames: int) -> dict:
+    return {"type": "progress", "job_id": job_id, "frame": frame, "step": step, "of": of,
+            "done_frames": done_frames, "total_frames": total_frames}
+
+
+def frame_done(job_id: str, frame: int, path: str, cached: bool) -> dict:
+    return {"type": "frame_done", "job_id": job_id, "frame": frame, "path": path, "cached": cached}
+
+
+def job_done(job_id: str, **result) -> dict:
+    return {"type": "job_done", "job_id": job_id, **result}
+
+
+def error(job_id: str | None, kind: str, message: str, hint: str = "", frame: int | None = None) -> dict:
+    return {"type": "error", "job_id": job_id, "kind": kind, "message": message, "hint": hint, "frame": frame}
+
+
+def cancelled(job_id: str, frame: int | None = None) -> dict:
+    return {"type": "cancelled", "job_id": job_id, "frame": frame}
+
+
+def overall_fraction(event: dict) -> float:
+    """0..1 progress of a whole job from a progress event."""
+    total = max(1, event.get("total_frames", 1))
+    within = event.get("step", 0) / max(1, event.get("of", 1))
+    return min(1.0, (event.get("done_frames", 0) + within) / total)

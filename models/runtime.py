@@ -1,0 +1,98 @@
+"""Where models run: ONNX Runtime sessions and torch devices, with precision.
+
+``device`` is always one of ``"auto"``, ``"cuda"`` or ``"cpu"``. ``auto`` takes CUDA
+when it is there and falls back to the CPU; asking for ``cuda`` where there is none
+is an error rather than a silent fallback, so a farm node without a GPU says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..backend.errors import GenVFXError
+
+DEVICES = ("auto", "cuda", "cpu")
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+def _check_device(device: str) -> None:
+    if device not in DEVICES:
+        raise GenVFXError("config", f"Unknown device '{device}'", f"Use one of {', '.join(DEVICES)}.")
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def torch_device(device: str = "auto"):
+    """The torch device to run on: CUDA when asked for or (``auto``) available, else CPU."""
+    _check_device(device)
+    try:
+        import torch
+    except ImportError as exc:
+        raise GenVFXError(
+            "dependency", "PyTorch is not installed in the backend's Python",
+            "Install it with: pip install 'genvfx[torch]' (or use the add-on's 'Set up backend').",
+        ) from exc
+    has_cuda = torch.cuda.is_available()
+    if device == "cuda" and not has_cuda:
+        raise GenVFXError("device", "CUDA was asked for but no CUDA device is available",
+                          "Set the device to Auto or CPU in the genvfx preferences.")
+    return torch.device("cuda" if device in ("auto", "cuda") and has_cuda else "cpu")
+
+
+def torch_dtype(precision: str, device):
+    """float32 on the CPU whatever is asked (half precision is slow there); the asked
+    precision on CUDA."""
+    import torch
+
+    if precision not in PRECISIONS:
+        raise GenVFXError("config", f"Unknown precision '{precision}'", f"Use one of {', '.join(PRECISIONS)}.")
+    if getattr(device, "type", str(device)) != "cuda":
+        return torch.float32
+    return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+
+
+def onnx_providers(device: str = "auto") -> list[str]:
+    """Execution providers in order of preference for ``device``."""
+    _check_device(device)
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if device == "cuda" and "CUDAExecutionProvider" not in available:
+        raise GenVFXError("device", "CUDA was asked for but ONNX Runtime has no CUDA provider",
+                          "Install onnxruntime-gpu (pip install 'genvfx[gpu]') or set the device to CPU.")
+    providers = []
+    if device in ("auto", "cuda") and "CUDAExecutionProvider" in available:
+        providers.append("CUDAExecutionProvider")
+    providers.append("CPUExecutionProvider")
+    return providers
+
+
+@dataclass
+class OnnxModel:
+    """An ONNX Runtime session and the provider it really got."""
+
+    session: object
+    provider: str
+
+    def run(self, feeds: dict) -> list:
+        return self.session.run(None, feeds)
+
+
+def onnx_session(path: str, device: str = "auto", threads: int | None = None) -> OnnxModel:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        session = ort.InferenceSession(str(path), sess_options=options, providers=onnx_providers(device))
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise GenVFXError("model", f"Could not load the ONNX model {path}: {exc}",
+                          "Check the model folder's files against its manifest.") from exc
+    return OnnxModel(session, session.get_providers()[0])
