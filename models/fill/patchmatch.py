@@ -1,0 +1,611 @@
+"""Debris Fill's embedded default: exemplar-based image completion in torch.
+
+The method is the Wexler / Barnes family ("Space-time completion of video",
+Wexler et al. 2007; "PatchMatch", Barnes et al. 2009), coarse to fine:
+
+* an image pyramid is built until the hole is a few patches across;
+* at each level an EM loop alternates
+  (1) a nearest-neighbour field (NNF): for every patch that overlaps the hole, the
+      centre of a *valid* source patch (one lying wholly outside the hole, or
+      anywhere in a given exemplar) that looks most alike, found by PatchMatch —
+      random (coarsest level) or upsampled (finer levels) initialisation,
+      propagation of the neighbours' offsets at several jump lengths (vectorised,
+      in the manner of jump flooding) and random search in shrinking windows;
+  (2) voting: each hole pixel becomes the weighted mean of what the patches that
+      cover it propose, weights ``exp(-d / sigma)``;
+* the finer level starts from the coarse NNF, upsampled, and votes once with it.
+
+Distances are measured in a perceptual space (a display-like encoding of the
+linear values that compresses HDR highlights with a log) and on PCA-reduced patch
+descriptors, so one candidate costs ``k`` (~16-24) numbers instead of
+``patch² × 4``; the votes average the *linear* premultiplied RGBA values. Alpha is a
+feature and is voted like the colours. Everything is vectorised torch (gathers with
+precomputed offsets, ``conv2d`` for the source descriptors); the only Python loops
+run over levels, iterations, candidate kinds and the ``patch²`` offsets.
+
+Same inputs and seed give the same bytes on the same machine and device
+(a seeded ``torch.Generator``; gathers, no scatter-adds with atomics).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+from ...backend.errors import BadInput
+from ..runtime import torch_device
+
+#: Bump whenever the output for the same inputs changes (it is part of the cache key).
+GENERATOR_VERSION = "1"
+
+# Tuning. Kept together so a change here reminds one to bump GENERATOR_VERSION.
+_PCA_DIMS_MAX = 24          # descriptor length, at most
+_PCA_DIMS_MIN = 8
+_PCA_ENERGY = 0.97          # keep enough components for this share of the variance
+_PCA_SAMPLES = 8192         # source patches sampled to estimate the basis
+_COARSE_RADIUS = 0.5  # stop downsampling once the hole's inner radius <= this × patch
+_MIN_LEVEL_SIDE_PATCHES = 3  # a level is at least this many patches on its short side
+_EM_COARSEST = 8            # EM iterations at the coarsest level ...
+_EM_FINEST = 3              # ... and at the finest; levels between interpolate
+_PM_FIRST = 5               # PatchMatch iterations in a level's first EM iteration
+_PM_NEXT = 2                # ... and in the later ones
+_JUMPS = (8, 4, 2, 1)       # propagation jump lengths (largest first, jump flooding)
+_SIGMA_QUANTILE = 0.05  # vote weights exp(-d / quantile(d))
+_FINAL_SHARPNESS = 4.0      # the last vote of the finest level uses sigma / this
+_TEXTURE_WEIGHT = 1.0       # weight of the texture features in the distances
+_CHUNK = 1 << 16            # targets per chunk when gathering whole patches
+
+
+def fill(plate: np.ndarray, mask: np.ndarray, *, seed: int = 0, source: np.ndarray | None = None,
+         device: str = "auto", patch_size: int = 7,
+         on_step: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+    """Fill the masked part of ``plate`` with texture taken from the rest of it (or from ``source``).
+
+    plate: H×W×4 float32 scene-linear premultiplied RGBA (values may exceed 1.0, HDR).
+    mask: H×W float32 in [0, 1]; > 0.5 means hole to fill (soft edges are allowed: > 0.5 is hole).
+    source: optional H2×W2×4 (or ×3) exemplar to take patches from instead of the plate outside
+        the mask.
+    device: ``auto``, ``cuda`` or ``cpu``.
+    patch_size: odd patch side in pixels (3 or more).
+    on_step(step, of): called after each step (steps 1..of), so the caller can show progress
+        and cancel by raising; the exception propagates.
+
+    Returns ``{"Combined": H×W×4 (the plate, hole filled; pixels outside the hole are the
+    plate's own bits), "Fill": Combined × mask (alpha = mask where the plate is opaque),
+    "Mask": H×W float32}``.
+    """
+    plate, mask, source = _check_inputs(plate, mask, source, patch_size)
+    hole = mask > 0.5
+    combined = plate.copy()
+    if source is None and hole.any():
+        _require_whole_source_patch(hole, patch_size)
+    if hole.any():
+        filled = _complete(plate, hole, source, int(seed), torch_device(device), int(patch_size), on_step)
+        combined[hole] = filled[hole]
+    elif on_step is not None:
+        on_step(1, 1)
+    fill_layer = (combined * mask[..., None]).astype(np.float32, copy=False)
+    return {"Combined": combined, "Fill": fill_layer, "Mask": mask.copy()}
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _check_inputs(plate, mask, source, patch_size):
+    plate = np.asarray(plate)
+    mask = np.asarray(mask)
+    if plate.ndim != 3 or plate.shape[2] != 4:
+        raise BadInput(f"The plate must be an H×W×4 RGBA image, got an array of shape {plate.shape}",
+                       "Give the plate as RGBA.")
+    if mask.ndim == 3 and mask.shape[2] == 1:
+        mask = mask[..., 0]
+    if mask.ndim != 2:
+        raise BadInput(f"The mask must be a single-channel H×W image, got an array of shape {mask.shape}",
+                       "Give the mask as one channel (e.g. its alpha or value).")
+    if plate.shape[:2] != mask.shape:
+        raise BadInput(
+            f"Plate is {plate.shape[1]}×{plate.shape[0]} but the mask is {mask.shape[1]}×{mask.shape[0]}",
+            "Give a mask the size of the plate.")
+    if isinstance(patch_size, bool) or int(patch_size) != patch_size or patch_size < 3 or patch_size % 2 == 0:
+        raise BadInput(f"The patch size must be an odd whole number of 3 or more, got {patch_size}",
+                       "Use e.g. 5, 7 or 9.")
+    plate = np.ascontiguousarray(plate, dtype=np.float32)
+    mask = np.ascontiguousarray(mask, dtype=np.float32)
+    if not np.isfinite(plate).all():
+        bad = int((~np.isfinite(plate)).any(axis=-1).sum())
+        raise BadInput(f"The plate has {bad} NaN or infinite pixel(s)",
+                       "Clamp or fix the plate upstream and generate again.")
+    if not np.isfinite(mask).all():
+        raise BadInput("The mask has NaN or infinite pixel(s)", "Fix the mask upstream and generate again.")
+    height, width = mask.shape
+    if min(height, width) < patch_size:
+        raise BadInput(f"The plate ({width}×{height}) is smaller than one patch ({patch_size} px)",
+                       "Use a larger plate or a smaller patch size.")
+    if source is not None:
+        source = np.asarray(source)
+        if source.ndim == 2:
+            source = np.repeat(source[..., None], 3, axis=2)
+        if source.ndim != 3 or source.shape[2] not in (3, 4):
+            raise BadInput(f"The source image must be H×W×4 RGBA, got an array of shape {source.shape}",
+                           "Give the source/exemplar as RGBA.")
+        source = np.ascontiguousarray(source, dtype=np.float32)
+        if source.shape[2] == 3:
+            source = np.concatenate([source, np.ones_like(source[..., :1])], axis=2)
+        if not np.isfinite(source).all():
+            raise BadInput("The source image has NaN or infinite pixel(s)",
+                           "Clamp or fix the source image upstream and generate again.")
+        if min(source.shape[:2]) < patch_size:
+            raise BadInput(f"The source image ({source.shape[1]}×{source.shape[0]}) is smaller than one "
+                           f"patch ({patch_size} px)", "Give a larger source image.")
+    return plate, mask, source
+
+
+def _require_whole_source_patch(hole: np.ndarray, patch_size: int) -> None:
+    """Without an exemplar, at least one whole patch must lie outside the hole."""
+    import cv2
+
+    kernel = np.ones((patch_size, patch_size), np.uint8)
+    touched = cv2.dilate(hole.astype(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=1)
+    if touched.all():
+        raise BadInput("The mask covers the whole frame: there is nothing to sample from",
+                       "Shrink the mask, or give a source/exemplar image (--source) to take texture from.")
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _encode(x):
+    """Display-like encoding of linear values for distances: a 1/2.2 power up to 1.0, then a log
+    (matched in value and slope at 1.0) so HDR highlights do not dominate."""
+    import torch
+
+    x = x.clamp_min(0.0)
+    low = x.clamp_max(1.0).pow(1.0 / 2.2)
+    high = 1.0 + torch.log(x.clamp_min(1.0)) / 2.2
+    return torch.where(x > 1.0, high, low)
+
+
+def _perceptual(x):
+    """The distance features of a level image [6,H,W] (linear RGBA + texture): encoded RGB,
+    alpha, and the texture features weighted by ``_TEXTURE_WEIGHT``."""
+    import torch
+
+    return torch.cat([_encode(x[:3]), x[3:4].clamp(0.0, 1.0), _TEXTURE_WEIGHT * x[4:]], dim=0)
+
+
+def _texture(img, known, window):
+    """Newson et al.'s texture features: local means over a ``window`` of |d/dx Y| and |d/dy Y|
+    (Y the encoded luma), over the known pixels only. Computed at full resolution and pooled
+    down the pyramid, they tell a coarse level where there is fine texture, which keeps the
+    EM from settling on flat patches."""
+    import torch
+    import torch.nn.functional as F
+
+    luma = torch.tensordot(torch.tensor([0.2126, 0.7152, 0.0722], device=img.device), _encode(img[:3]), 1)
+    k = known.to(luma.dtype)
+    gx = torch.zeros_like(luma)
+    gy = torch.zeros_like(luma)
+    vx = torch.zeros_like(luma)
+    vy = torch.zeros_like(luma)
+    gx[:, :-1] = (luma[:, 1:] - luma[:, :-1]).abs()
+    vx[:, :-1] = k[:, 1:] * k[:, :-1]
+    gy[:-1] = (luma[1:] - luma[:-1]).abs()
+    vy[:-1] = k[1:] * k[:-1]
+    stack = torch.stack([gx * vx, gy * vy, vx, vy])[None]
+    half = window // 2
+    stack = F.avg_pool2d(stack, (1, 2 * half + 1), stride=1, padding=(0, half), count_include_pad=True)
+    stack = F.avg_pool2d(stack, (2 * half + 1, 1), stride=1, padding=(half, 0), count_include_pad=True)[0]
+    tex = stack[:2] / stack[2:].clamp_min(1e-6)
+    return torch.where(stack[2:] > 1e-6, tex, torch.zeros_like(tex))
+
+
+def _down(img, known):
+    """Halve an image [C,H,W] averaging known pixels only; a coarse pixel is known when all four
+    fine pixels are (the coarse hole is the max-pooled fine hole)."""
+    import torch
+    import torch.nn.functional as F
+
+    height, width = known.shape
+    pad = (0, width % 2, 0, height % 2)
+    weight = known.to(img.dtype)[None, None]
+    values = (img * weight[0])[None]
+    if pad[1] or pad[3]:
+        weight = F.pad(weight, pad, mode="replicate")
+        values = F.pad(values, pad, mode="replicate")
+    num = F.avg_pool2d(values, 2)[0]
+    den = F.avg_pool2d(weight, 2)[0, 0]
+    coarse_known = den > 1.0 - 1e-6
+    coarse = torch.where(coarse_known[None], num / den.clamp_min(1e-12)[None], torch.zeros_like(num))
+    return coarse.contiguous(), coarse_known
+
+
+def _pull_push(img, known):
+    """A smooth fill of the unknown pixels (pull-push): the start of the coarsest level."""
+    import torch
+    import torch.nn.functional as F
+
+    if bool(known.all()):
+        return img
+    if not bool(known.any()):
+        return img
+    height, width = known.shape
+    pad = (0, width % 2, 0, height % 2)
+    weight = known.to(img.dtype)[None, None]
+    values = (img * weight[0])[None]
+    if pad[1] or pad[3]:
+        weight = F.pad(weight, pad, mode="replicate")
+        values = F.pad(values, pad, mode="replicate")
+    num = F.avg_pool2d(values, 2)[0]
+    den = F.avg_pool2d(weight, 2)[0, 0]
+    coarse_known = den > 0
+    coarse = torch.where(coarse_known[None], num / den.clamp_min(1e-12)[None], torch.zeros_like(num))
+    coarse = _pull_push(coarse.contiguous(), coarse_known)
+    up = F.interpolate(coarse[None], scale_factor=2, mode="bilinear", align_corners=False)[0]
+    up = up[:, :height, :width]
+    return torch.where(known[None], img, up)
+
+
+def _dilate(hole, patch):
+    import torch.nn.functional as F
+
+    return F.max_pool2d(hole.float()[None, None], patch, stride=1, padding=patch // 2)[0, 0] > 0
+
+
+def _interior(height, width, radius, device):
+    import torch
+
+    inside = torch.zeros(height, width, dtype=torch.bool, device=device)
+    inside[radius:height - radius, radius:width - radius] = True
+    return inside
+
+
+def _nearest_valid(valid_np: np.ndarray) -> np.ndarray:
+    """For every pixel, the flat index of the nearest valid pixel (an L2 distance transform)."""
+    import cv2
+
+    height, width = valid_np.shape
+    flat = np.arange(height * width, dtype=np.int64).reshape(height, width)
+    if valid_np.all():
+        return flat.ravel()
+    _, labels = cv2.distanceTransformWithLabels((~valid_np).astype(np.uint8), cv2.DIST_L2, 5,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    lut = np.zeros(int(labels.max()) + 1, dtype=np.int64)
+    lut[labels[valid_np]] = flat[valid_np]
+    return lut[labels].ravel()
+
+
+def _patch_offsets(width, radius, device):
+    import torch
+
+    d = torch.arange(-radius, radius + 1, device=device)
+    dy, dx = torch.meshgrid(d, d, indexing="ij")
+    return (dy * width + dx).reshape(-1), dy.reshape(-1), dx.reshape(-1)
+
+
+def _gather_patches(features_flat, centres, offsets):
+    """Patch vectors [N, C*p*p] (order: channel, row, column) at flat ``centres``."""
+    idx = centres[:, None] + offsets[None, :]
+    vals = features_flat[:, idx]  # C, N, p*p
+    return vals.permute(1, 0, 2).reshape(centres.shape[0], -1)
+
+
+# --------------------------------------------------------------------------- levels
+
+class _Source:
+    """One level's source: linear image, valid patch centres and their descriptors."""
+
+    def __init__(self, img, valid, radius, generator):
+        import torch
+
+        self.img = img                      # C,Hs,Ws linear
+        self.height, self.width = valid.shape
+        self.valid = valid                  # Hs,Ws bool: whole patch valid
+        dev = img.device
+        self.valid_idx = torch.nonzero(valid.reshape(-1)).reshape(-1)
+        self.nearest = torch.from_numpy(_nearest_valid(valid.cpu().numpy())).to(dev)
+        self.lin_rows = img.reshape(img.shape[0], -1).t().contiguous()  # Hs*Ws, C
+        self.features = _perceptual(img)
+        self.radius = radius
+        self.generator = generator
+
+    def basis(self, patch, generator):
+        """PCA basis [C*p*p, k] of the source patches (perceptual features)."""
+        import torch
+
+        count = self.valid_idx.shape[0]
+        take = min(count, _PCA_SAMPLES)
+        pick = torch.randint(0, count, (take,), generator=generator, device=self.img.device)
+        offsets, _, _ = _patch_offsets(self.width, self.radius, self.img.device)
+        vecs = _gather_patches(self.features.reshape(self.features.shape[0], -1),
+                               self.valid_idx[pick], offsets).double()
+        vecs = vecs - vecs.mean(0, keepdim=True)
+        cov = vecs.t() @ vecs / max(1, take - 1)
+        evals, evecs = torch.linalg.eigh(cov.cpu())
+        evals = evals.flip(0).clamp_min(0)
+        evecs = evecs.flip(1)
+        total = float(evals.sum())
+        if total <= 0:
+            k = _PCA_DIMS_MIN
+        else:
+            share = torch.cumsum(evals, 0) / total
+            k = int((share < _PCA_ENERGY).sum()) + 1
+        k = max(_PCA_DIMS_MIN, min(_PCA_DIMS_MAX, k, evecs.shape[1]))
+        # Fix each vector's sign so the basis does not depend on the eigen solver's whims.
+        vecs_k = evecs[:, :k]
+        signs = torch.sign(vecs_k[vecs_k.abs().argmax(0), torch.arange(k)])
+        signs[signs == 0] = 1
+        return (vecs_k * signs).to(torch.float32).to(self.img.device)
+
+    def describe(self, basis, patch):
+        """Descriptors of every source patch centre, [Hs*Ws, k] (zeros where no whole patch fits)."""
+        import torch
+        import torch.nn.functional as F
+
+        k = basis.shape[1]
+        channels = self.features.shape[0]
+        weight = basis.t().reshape(k, channels, patch, patch).contiguous()
+        out = torch.zeros(self.height, self.width, k, dtype=torch.float32, device=self.img.device)
+        r = self.radius
+        rows = max(8, (1 << 18) // max(1, self.width))  # bound conv2d's scratch memory
+        for y0 in range(r, self.height - r, rows):
+            y1 = min(self.height - r, y0 + rows)
+            strip = self.features[:, y0 - r:y1 + r][None]
+            res = F.conv2d(strip, weight)[0]  # k, y1-y0, Ws-2r
+            out[y0:y1, r:self.width - r] = res.permute(1, 2, 0)
+        self.desc = out.reshape(-1, k).contiguous()
+        return self.desc
+
+
+class _Level:
+    def __init__(self, img, hole, radius):
+        import torch
+
+        self.img = img.clone()          # C,H,W linear; hole pixels get filled
+        self.hole = hole
+        self.height, self.width = hole.shape
+        dev = img.device
+        interior = _interior(self.height, self.width, radius, dev)
+        self.dilated = _dilate(hole, 2 * radius + 1)
+        self.targets = torch.nonzero((self.dilated & interior).reshape(-1)).reshape(-1)
+        self.ty = torch.div(self.targets, self.width, rounding_mode="floor")
+        self.tx = self.targets % self.width
+        self.target_in_hole = hole.reshape(-1)[self.targets]
+        self.holes = torch.nonzero(hole.reshape(-1)).reshape(-1)
+        self.hy = torch.div(self.holes, self.width, rounding_mode="floor")
+        self.hx = self.holes % self.width
+        self.own_valid = (~self.dilated) & interior   # valid centres when the plate is the source
+
+
+# --------------------------------------------------------------------------- the algorithm
+
+def _complete(plate, hole_np, source_np, seed, device, patch, on_step):
+    import torch
+
+    radius = patch // 2
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed)
+
+    img = torch.from_numpy(plate).to(device).permute(2, 0, 1).contiguous()
+    hole = torch.from_numpy(hole_np).to(device)
+    img = torch.where(hole[None], torch.zeros_like(img), img)
+
+    src_img = None
+    if source_np is not None:
+        src_img = torch.from_numpy(source_np).to(device).permute(2, 0, 1).contiguous()
+
+    # --- the pyramid
+    import cv2
+
+    inner = float(cv2.distanceTransform(hole_np.astype(np.uint8), cv2.DIST_L2, 5).max())
+    min_side = _MIN_LEVEL_SIDE_PATCHES * patch
+    window = 2 * max(1, int(round(inner / (_COARSE_RADIUS * patch)))) + 1
+    img = torch.cat([img, _texture(img, ~hole, window)], 0)
+    if src_img is not None:
+        sh, sw = src_img.shape[1:]
+        src_img = torch.cat([src_img, _texture(src_img, torch.ones(sh, sw, dtype=torch.bool, device=device),
+                                               window)], 0)
+    levels = [(img, hole, src_img)]
+    while inner / (2 ** (len(levels) - 1)) > _COARSE_RADIUS * patch:
+        cur_img, cur_hole, cur_src = levels[-1]
+        h, w = cur_hole.shape
+        if min((h + 1) // 2, (w + 1) // 2) < min_side:
+            break
+        next_src = None
+        if cur_src is not None:
+            sh, sw = cur_src.shape[1:]
+            if min((sh + 1) // 2, (sw + 1) // 2) < min_side:
+                break
+            next_src, _ = _down(cur_src, torch.ones(sh, sw, dtype=torch.bool, device=device))
+        next_img, next_known = _down(cur_img, ~cur_hole)
+        next_hole = ~next_known
+        if next_src is None:
+            nh, nw = next_hole.shape
+            ok = (~_dilate(next_hole, patch)) & _interior(nh, nw, radius, device)
+            if not bool(ok.any()):
+                break
+        levels.append((next_img, next_hole, next_src))
+
+    count = len(levels)
+    em_counts = []
+    for i in range(count):  # i = 0 is the finest
+        t = i / (count - 1) if count > 1 else 1.0
+        em_counts.append(int(round(_EM_FINEST + (_EM_COARSEST - _EM_FINEST) * t)))
+    total = sum(em_counts)
+    step = 0
+
+    prev = None  # (level, source, nnf_grid) of the coarser level
+    for li in range(count - 1, -1, -1):
+        l_img, l_hole, l_src = levels[li]
+        level = _Level(l_img, l_hole, radius)
+        if l_src is None:
+            src = _Source(level.img, level.own_valid, radius, generator)
+        else:
+            sh, sw = l_src.shape[1:]
+            src = _Source(l_src, _interior(sh, sw, radius, device), radius, generator)
+        basis = src.basis(patch, generator)
+        src.describe(basis, patch)
+
+        if prev is None:
+            nnf = src.valid_idx[torch.randint(0, src.valid_idx.shape[0], level.targets.shape,
+                                              generator=generator, device=device)]
+            level.img = _pull_push(level.img, ~level.hole)
+        else:
+            nnf = _upsample_nnf(prev, level, src, generator)
+            _vote(level, src, nnf, None, radius)
+
+        n_em = em_counts[li]
+        for em in range(n_em):
+            desc_t = _target_descriptors(level, basis, radius)
+            dist = _distance(desc_t, src.desc, nnf)
+            n_pm = _PM_FIRST if em == 0 else _PM_NEXT
+            for _ in range(n_pm):
+                nnf, dist = _patchmatch_pass(level, src, desc_t, nnf, dist, generator)
+            inner_d = dist[level.target_in_hole] if bool(level.target_in_hole.any()) else dist
+            sigma = float(torch.quantile(inner_d[:1 << 24], _SIGMA_QUANTILE))
+            if li == 0 and em == n_em - 1:
+                sigma /= _FINAL_SHARPNESS
+            sigma = max(sigma, 1e-8)
+            weights = dist / sigma
+            _vote(level, src, nnf, weights, radius)
+            step += 1
+            if on_step is not None:
+                on_step(step, total)
+        prev = (level, src, nnf)
+
+    out = prev[0].img[:4].permute(1, 2, 0).contiguous().cpu().numpy()
+    return out
+
+
+def _distance(desc_t, desc_s, candidates):
+    return (desc_t - desc_s.index_select(0, candidates)).square_().sum(1)
+
+
+def _target_descriptors(level, basis, radius):
+    import torch
+
+    features = _perceptual(level.img).reshape(level.img.shape[0], -1)
+    offsets, _, _ = _patch_offsets(level.width, radius, level.img.device)
+    n = level.targets.shape[0]
+    out = torch.empty(n, basis.shape[1], dtype=torch.float32, device=level.img.device)
+    for start in range(0, n, _CHUNK):
+        stop = min(n, start + _CHUNK)
+        out[start:stop] = _gather_patches(features, level.targets[start:stop], offsets) @ basis
+    return out
+
+
+def _snap(src, sy, sx):
+    """Clamp source coordinates into the frame and move them onto the nearest valid centre."""
+    sy = sy.clamp(0, src.height - 1)
+    sx = sx.clamp(0, src.width - 1)
+    return src.nearest[sy * src.width + sx]
+
+
+def _patchmatch_pass(level, src, desc_t, nnf, dist, generator):
+    import torch
+
+    dev = nnf.device
+    height, width = level.height, level.width
+    grid = torch.full((height * width,), -1, dtype=torch.long, device=dev)
+    ty, tx = level.ty, level.tx
+    n = nnf.shape[0]
+
+    def consider(cand):
+        nonlocal nnf, dist
+        d = _distance(desc_t, src.desc, cand)
+        better = d < dist
+        nnf = torch.where(better, cand, nnf)
+        dist = torch.where(better, d, dist)
+
+    # Propagation: neighbour q = p + delta maps to s(q); p tries s(q) - delta.
+    for jump in _JUMPS:
+        if jump >= max(height, width):
+            continue
+        for dy, dx in ((0, jump), (0, -jump), (jump, 0), (-jump, 0)):
+            grid[level.targets] = nnf
+            ny, nx = ty + dy, tx + dx
+            inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
+            neighbour = grid[(ny.clamp(0, height - 1) * width + nx.clamp(0, width - 1))]
+            usable = inside & (neighbour >= 0)
+            sy = torch.div(neighbour, src.width, rounding_mode="floor") - dy
+            sx = neighbour % src.width - dx
+            cand = torch.where(usable, _snap(src, sy, sx), nnf)
+            consider(cand)
+
+    # Random search around the current best in windows halving from the whole source.
+    reach = max(src.height, src.width)
+    while reach >= 1:
+        sy = torch.div(nnf, src.width, rounding_mode="floor")
+        sx = nnf % src.width
+        oy = torch.randint(-reach, reach + 1, (n,), generator=generator, device=dev)
+        ox = torch.randint(-reach, reach + 1, (n,), generator=generator, device=dev)
+        consider(_snap(src, sy + oy, sx + ox))
+        reach //= 2
+    return nnf, dist
+
+
+def _upsample_nnf(prev, level, src, generator):
+    """The finer level's NNF from the coarser one: s_fine = 2·s_coarse + (p − 2·p_coarse)."""
+    import torch
+
+    c_level, c_src, c_nnf = prev
+    dev = c_nnf.device
+    grid = torch.full((c_level.height * c_level.width,), -1, dtype=torch.long, device=dev)
+    grid[c_level.targets] = c_nnf
+    cy = torch.div(level.ty, 2, rounding_mode="floor").clamp_max(c_level.height - 1)
+    cx = torch.div(level.tx, 2, rounding_mode="floor").clamp_max(c_level.width - 1)
+    s = grid[cy * c_level.width + cx]
+    sy = torch.div(s, c_src.width, rounding_mode="floor") * 2 + (level.ty - 2 * cy)
+    sx = (s % c_src.width) * 2 + (level.tx - 2 * cx)
+    cand = _snap(src, sy, sx)
+    rand = src.valid_idx[torch.randint(0, src.valid_idx.shape[0], level.targets.shape,
+                                       generator=generator, device=dev)]
+    return torch.where(s >= 0, cand, rand)
+
+
+def _vote(level, src, nnf, energies, radius):
+    """Each hole pixel = weighted mean of the source pixels the covering patches propose, with
+    weights ``exp(-(e - e_min))`` where ``e`` is a patch's distance over sigma and ``e_min`` the
+    least among the patches covering that pixel (``energies=None``: plain mean). A gather over
+    the p² offsets (no scatter-add), so the result is deterministic."""
+    import torch
+
+    dev = nnf.device
+    height, width = level.height, level.width
+    grid_s = torch.full((height * width,), -1, dtype=torch.long, device=dev)
+    grid_s[level.targets] = nnf
+    grid_e = torch.full((height * width,), math.inf, dtype=torch.float32, device=dev)
+    grid_e[level.targets] = 0.0 if energies is None else energies
+    hy, hx = level.hy, level.hx
+    channels = level.img.shape[0]
+    offsets = [(dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]
+
+    def covering(dy, dx):
+        cy, cx = hy - dy, hx - dx
+        ok = (cy >= radius) & (cy < height - radius) & (cx >= radius) & (cx < width - radius)
+        centre = cy.clamp(0, height - 1) * width + cx.clamp(0, width - 1)
+        s = grid_s[centre]
+        ok = ok & (s >= 0)
+        e = torch.where(ok, grid_e[centre], torch.full((), math.inf, device=dev))
+        return s, e
+
+    least = torch.full(hy.shape, math.inf, dtype=torch.float32, device=dev)
+    if energies is not None:
+        for dy, dx in offsets:
+            least = torch.minimum(least, covering(dy, dx)[1])
+    least = torch.where(torch.isfinite(least), least, torch.zeros_like(least))
+    num = torch.zeros(hy.shape[0], channels, dtype=torch.float32, device=dev)
+    den = torch.zeros(hy.shape[0], dtype=torch.float32, device=dev)
+    last = src.height * src.width - 1
+    for dy, dx in offsets:
+        s, e = covering(dy, dx)
+        w = torch.exp(-(e - least))  # inf -> 0
+        pixel = (s + (dy * src.width + dx)).clamp(0, last)
+        num.addcmul_(src.lin_rows.index_select(0, pixel), w[:, None])
+        den.add_(w)
+    good = den > 0
+    values = num / den.clamp_min(1e-30)[:, None]
+    flat = level.img.reshape(channels, -1)
+    current = flat[:, level.holes].t()
+    values = torch.where(good[:, None], values, current)
+    flat[:, level.holes] = values.t()
