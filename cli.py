@@ -1,0 +1,90 @@
+"""The ``genvfx`` command: fill, render, demo, worker, models."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .backend.errors import GenVFXError
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--frames", help="frame range A-B (default: every frame of the plate sequence)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cuda", "cpu"), help="where models run")
+    parser.add_argument("--python", help="backend Python interpreter (default: this one)")
+    parser.add_argument("--model-path", action="append", default=[], metavar="DIR",
+                        help="extra model folder (repeatable; GENVFX_MODEL_PATH works too)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="genvfx", description="Generative VFX for Blender's compositor.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    fill = commands.add_parser("fill", help="Debris Fill: fill the masked region of a plate",
+                               description="Writes OUT/DebrisFill.<frame>.exr (passes Combined, Fill, Mask).")
+    fill.add_argument("--plate", required=True, help="plate file or sequence (plate.####.exr; EXR/PNG/JPEG/TIFF)")
+    fill.add_argument("--mask", required=True, help="mask file or sequence (white = fill)")
+    fill.add_argument("--out", required=True, help="output folder")
+    fill.add_argument("--seed", type=int, default=0)
+    fill.add_argument("--model", default="", help="model id (see 'genvfx models list'); default: embedded")
+    fill.add_argument("--source", help="exemplar image to take texture from instead of the plate")
+    fill.add_argument("--proxy", type=float, default=1.0, choices=(0.25, 0.5, 1.0), help="resolution scale")
+    fill.add_argument("--patch-size", type=int, default=7, help="patch size in pixels (odd)")
+    _add_common(fill)
+
+    render = commands.add_parser("render", help="generate stale genvfx nodes in a .blend and render its compositor")
+    render.add_argument("blend", help="the .blend file")
+    render.add_argument("--frames", help="frame range A-B (default: the scene's)")
+    render.add_argument("--out", help="output folder (default: the scene's output path)")
+
+    demo = commands.add_parser("demo", help="build the demo shot, fill it, save shot.blend and a contact sheet")
+    demo.add_argument("--out", default="demo", help="output folder (default: ./demo)")
+    demo.add_argument("--proxy", type=float, default=1.0, choices=(0.25, 0.5, 1.0))
+    demo.add_argument("--device", default="auto", choices=("auto", "cuda", "cpu"))
+
+    commands.add_parser("worker", help="run the backend worker (JSON lines on stdin/stdout)")
+
+    models = commands.add_parser("models", help="model folders")
+    models_commands = models.add_subparsers(dest="models_command", required=True)
+    listing = models_commands.add_parser("list", help="list the models on the search path")
+    listing.add_argument("--model-path", action="append", default=[], metavar="DIR")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "worker":
+            from .backend import worker
+
+            return worker.main()
+        if args.command == "fill":
+            from .commands import fill
+
+            return fill.main(args)
+        if args.command == "render":
+            from .commands import render
+
+            return render.main(args)
+        if args.command == "demo":
+            from .commands import demo
+
+            return demo.main(args)
+        if args.command == "models":
+            from .models import registry
+
+            for manifest in registry.list_models(args.model_path):
+                print(f"{manifest.id:32} {manifest.slot:10} {manifest.framework:10} {manifest.licence:20} {manifest.folder}")
+            return 0
+    except GenVFXError as error:
+        print(f"genvfx: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("genvfx: cancelled", file=sys.stderr)
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""Running a job through the worker with a progress bar on the terminal."""
+
+from __future__ import annotations
+
+from ..backend import protocol
+from ..backend.client import WorkerClient
+from ..backend.jobs import Job
+
+
+def run_with_progress(client: WorkerClient, job: Job, label: str) -> dict:
+    from tqdm import tqdm
+
+    total = len(job.frames)
+    with tqdm(total=total, desc=label, unit="frame", leave=True, dynamic_ncols=True,
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.2f}/{total} frames [{elapsed}<{remaining}]") as bar:
+        def on_event(event: dict) -> None:
+            if event.get("type") == "progress":
+                bar.update(round(protocol.overall_fraction(event) * total, 2) - bar.n)
+                bar.set_postfix_str(f"frame {event['frame']}", refresh=False)
+            elif event.get("type") == "frame_done":
+                bar.set_postfix_str(f"frame {event['frame']}{' (cached)' if event.get('cached') else ''}", refresh=False)
+
+        result = client.run(job, on_event=on_event)
+        bar.update(total - bar.n)
+    return result
