@@ -1,0 +1,161 @@
+"""Debris Fill: paint over a masked region of a plate with generated material.
+
+Inside the node's group::
+
+    Image ──────────────────────────────┬─────────────── A ┐
+    result.Combined ── Proxy scale ─────┼─────────────── B ├ Mix ── Switch ── Image
+    result.Mask ── Proxy scale ── Blur (Edge Feather) × Mix × In Range ┘  (off: plate)
+    result.Fill ── Proxy scale ──────────────────────────── Switch ── Fill (off: clear)
+    result.Mask ── Proxy scale × In Range ───────────────── Switch ── Mask (off: input mask)
+
+``In Range`` is 1 on the frames the result was generated for and 0 elsewhere (Scene
+Time compared with the job's first and last frame), so scrubbing past them shows the
+plate rather than a fill made for another frame.
+
+``Mix`` (0 = plate, 1 = filled) and ``Edge Feather`` (px) are group inputs, so they
+show on the node as sockets an artist can drive or animate. Outside the generated
+mask the output is the live plate, so grading upstream still flows through.
+"""
+
+from __future__ import annotations
+
+import bpy
+
+from .node_base import GENERATED_SWITCH, RESULT_NODE, GenVFXNodeBase
+
+PROXY = "GenVFX Proxy "
+
+
+def _socket(tree, name, in_out, socket_type, default=None, min_value=None, max_value=None, description=""):
+    item = tree.interface.new_socket(name, in_out=in_out, socket_type=socket_type, description=description)
+    if default is not None:
+        item.default_value = default
+    if min_value is not None:
+        item.min_value = min_value
+    if max_value is not None:
+        item.max_value = max_value
+    return item
+
+
+def _by_id(sockets, identifier):
+    """A socket by identifier (``sockets[name]`` looks up by name, and ShaderNodeMix
+    has several sockets of the same name, one per data type)."""
+    return next(socket for socket in sockets if socket.identifier == identifier)
+
+
+def _node(tree, idname, name, location, label=""):
+    node = tree.nodes.new(idname)
+    node.name = name
+    node.label = label or name.replace("GenVFX ", "")
+    node.location = location
+    return node
+
+
+class GenVFXDebrisFillNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
+    """Fill the masked region of the plate with generated debris or clean plate"""
+
+    bl_idname = "GenVFXDebrisFillNode"
+    bl_label = "Debris Fill"
+    bl_icon = "BRUSH_DATA"
+
+    generator = "fill"
+    layer = "DebrisFill"
+    model_slot = "fill"
+    group_name = "GenVFX Debris Fill"
+    # node input socket -> job input role
+    input_roles = {"Image": "plate", "Mask": "mask"}
+
+    def build_group(self, tree) -> None:
+        _socket(tree, "Image", "INPUT", "NodeSocketColor", default=(0.0, 0.0, 0.0, 1.0),
+                description="The plate to fill")
+        _socket(tree, "Mask", "INPUT", "NodeSocketFloat", default=0.0, min_value=0.0, max_value=1.0,
+                description="Where to fill (1 = replace)")
+        _socket(tree, "Mix", "INPUT", "NodeSocketFloat", default=1.0, min_value=0.0, max_value=1.0,
+                description="0 = the plate, 1 = the filled result")
+        _socket(tree, "Edge Feather", "INPUT", "NodeSocketFloat", default=0.0, min_value=0.0, max_value=256.0,
+                description="Blur of the fill's edge, in pixels")
+        _socket(tree, "Image", "OUTPUT", "NodeSocketColor", description="The plate with the region filled")
+        _socket(tree, "Fill", "OUTPUT", "NodeSocketColor", description="The generated fill (alpha = mask)")
+        _socket(tree, "Mask", "OUTPUT", "NodeSocketFloat", description="The mask the fill was made for")
+
+        links = tree.links
+        group_in = _node(tree, "NodeGroupInput", "Group Input", (-900, 0))
+        group_out = _node(tree, "NodeGroupOutput", "Group Output", (700, 0))
+        result = _node(tree, "CompositorNodeImage", RESULT_NODE, (-900, -350), label="Generated Layers")
+
+        scales = {}
+        for index, pass_name in enumerate(("Combined", "Fill", "Mask")):
+            scale = _node(tree, "CompositorNodeScale", PROXY + pass_name, (-600, -250 - 160 * index),
+                          label=f"Proxy {pass_name}")
+            scale.inputs["Type"].default_value = "Relative"
+            scales[pass_name] = scale
+
+        feather = _node(tree, "CompositorNodeBlur", "GenVFX Edge Feather", (-350, -450), label="Edge Feather")
+        links.new(scales["Mask"].outputs["Image"], feather.inputs["Image"])
+        links.new(group_in.outputs["Edge Feather"], feather.inputs["Size"])
+
+        in_range = self.build_frame_range(tree, (-600, -800))
+
+        amount = _node(tree, "ShaderNodeMath", "GenVFX Amount", (-100, -300), label="Mix × Mask")
+        amount.operation = "MULTIPLY"
+        amount.use_clamp = True
+        links.new(group_in.outputs["Mix"], amount.inputs[0])
+        links.new(feather.outputs["Image"], amount.inputs[1])
+        gated = _node(tree, "ShaderNodeMath", "GenVFX Amount In Range", (-100, -480), label="× In Range")
+        gated.operation = "MULTIPLY"
+        links.new(amount.outputs["Value"], gated.inputs[0])
+        links.new(in_range, gated.inputs[1])
+        mask_in_range = _node(tree, "ShaderNodeMath", "GenVFX Mask In Range", (150, -600), label="Mask × In Range")
+        mask_in_range.operation = "MULTIPLY"
+        links.new(scales["Mask"].outputs["Image"], mask_in_range.inputs[0])
+        links.new(in_range, mask_in_range.inputs[1])
+
+        mix = _node(tree, "ShaderNodeMix", "GenVFX Mix", (150, -100), label="Plate / Fill")
+        mix.data_type = "RGBA"
+        mix.blend_type = "MIX"
+        mix.clamp_factor = True
+        links.new(gated.outputs["Value"], _by_id(mix.inputs, "Factor_Float"))
+        links.new(group_in.outputs["Image"], _by_id(mix.inputs, "A_Color"))
+        links.new(scales["Combined"].outputs["Image"], _by_id(mix.inputs, "B_Color"))
+
+        clear = _node(tree, "CompositorNodeRGB", "GenVFX Clear", (150, -400), label="Nothing Yet")
+        clear.outputs[0].default_value = (0.0, 0.0, 0.0, 0.0)
+
+        switch_image = _node(tree, "CompositorNodeSwitch", GENERATED_SWITCH + " Image", (450, 100),
+                             label="Generated?")
+        links.new(group_in.outputs["Image"], switch_image.inputs["Off"])
+        links.new(_by_id(mix.outputs, "Result_Color"),
+                  switch_image.inputs["On"])
+        links.new(switch_image.outputs["Image"], group_out.inputs["Image"])
+
+        switch_fill = _node(tree, "CompositorNodeSwitch", GENERATED_SWITCH + " Fill", (450, -150),
+                            label="Generated?")
+        links.new(clear.outputs[0], switch_fill.inputs["Off"])
+        links.new(scales["Fill"].outputs["Image"], switch_fill.inputs["On"])
+        links.new(switch_fill.outputs["Image"], group_out.inputs["Fill"])
+
+        switch_mask = _node(tree, "CompositorNodeSwitch", GENERATED_SWITCH + " Mask", (450, -400),
+                            label="Generated?")
+        links.new(group_in.outputs["Mask"], switch_mask.inputs["Off"])
+        links.new(mask_in_range.outputs["Value"], switch_mask.inputs["On"])
+        links.new(switch_mask.outputs["Image"], group_out.inputs["Mask"])
+
+        self.set_generated_in(tree, False)
+
+    @staticmethod
+    def set_generated_in(tree, generated: bool) -> None:
+        for node in tree.nodes:
+            if node.name.startswith(GENERATED_SWITCH):
+                node.inputs["Switch"].default_value = generated
+
+    def link_result(self, tree, image_node) -> None:
+        for pass_name in ("Combined", "Fill", "Mask"):
+            socket = image_node.outputs.get(pass_name)
+            if socket is None and pass_name == "Combined":
+                socket = image_node.outputs.get("Image")
+            scale = tree.nodes.get(PROXY + pass_name)
+            if socket is not None and scale is not None:
+                tree.links.new(socket, scale.inputs["Image"])
+
+    def draw_extra_buttons(self, context, layout) -> None:
+        layout.prop(self, "source", text="Source")

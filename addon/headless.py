@@ -1,0 +1,180 @@
+"""Headless use of the nodes: render a .blend on a farm or from the CLI, and build
+the demo scene.
+
+:func:`render_blend` opens a file, generates every genvfx node whose loaded result
+is stale for the frames asked (its job key differs, or frames are missing), then
+renders the compositor result. :func:`build_demo_scene` makes a scene whose
+compositor reads a plate and a mask sequence through a Debris Fill node.
+Both need the ``bpy`` module (or ``blender -b``); ``cli.py`` calls them.
+"""
+
+from __future__ import annotations
+
+import os
+
+import bpy
+
+from ..backend.errors import GenVFXError
+
+
+def ensure_registered() -> None:
+    """Register the genvfx classes unless Blender already has them (add-on enabled)."""
+    from . import registration
+
+    if not registration.is_registered():
+        registration.register()
+
+
+def genvfx_nodes(scene) -> list:
+    """Every genvfx node the scene's compositor evaluates (groups included), upstream first."""
+    from . import bake, jobs
+
+    found = []
+    for tree in reversed(bake._compositor_trees(scene)):
+        found += [node for node in tree.nodes if jobs.is_genvfx_node(node) and not node.mute]
+    return found
+
+
+def generate_stale(scene, frames: list[int], log=print) -> list[str]:
+    """Generate every genvfx node of ``scene`` that is stale for ``frames``; returns
+    the names of the nodes generated."""
+    from . import jobs, preferences, session
+
+    context = bpy.context
+    generated = []
+    for node in genvfx_nodes(scene):
+        job = jobs.build_job(context, node, frames)
+        if not jobs.is_stale(node, job, preferences.model_folders(context)):
+            log(f"genvfx: {node.name} is up to date ({node.job_key})")
+            continue
+        log(f"genvfx: generating {node.name} for frames {frames[0]}-{frames[-1]}")
+        session.run(node, job, context)
+        generated.append(node.name)
+    return generated
+
+
+def render_blend(blend_path: str, frames: list[int] | None = None, out_dir: str | None = None,
+                 file_format: str = "OPEN_EXR", save: bool = False, log=print) -> list[str]:
+    """Open ``blend_path``, bring its genvfx nodes up to date for ``frames`` (default:
+    the scene's range) and render the compositor result of each frame to ``out_dir``
+    (``composite.####.exr``; default: the scene's output path) as ``file_format``
+    ('OPEN_EXR' or 'PNG').
+    Returns the files written. ``save`` writes the updated node state back to the .blend."""
+    ensure_registered()
+    bpy.ops.wm.open_mainfile(filepath=os.path.abspath(blend_path))
+    scene = bpy.context.scene
+    if scene.compositing_node_group is None:
+        raise GenVFXError("bad_input", f"{os.path.basename(blend_path)} has no compositor node tree",
+                          "Open it in Blender and enable Use Nodes in the compositor.")
+    frames = frames or list(range(scene.frame_start, scene.frame_end + 1, max(1, scene.frame_step)))
+    generate_stale(scene, frames, log)
+
+    render = scene.render
+    render.use_compositing = True
+    render.use_sequencer = False
+    settings = render.image_settings
+    settings.file_format = file_format
+    if file_format == "OPEN_EXR":
+        settings.color_depth = "32"
+        settings.color_mode = "RGBA"
+    if out_dir:
+        os.makedirs(out_dir, exist_ok=True)
+        base = os.path.join(os.path.abspath(out_dir), "composite.")
+    else:
+        base = render.filepath
+    written = []
+    for frame in frames:
+        scene.frame_set(frame)
+        render.filepath = base
+        path = render.frame_path(frame=frame)
+        render.filepath = path
+        bpy.ops.render.render(write_still=True, scene=scene.name)
+        written.append(path)
+        log(f"genvfx: wrote {path}")
+    render.filepath = base
+    if save:
+        bpy.ops.wm.save_mainfile()
+    return written
+
+
+def build_demo_scene(plate_pattern: str, mask_pattern: str, frames: list[int], blend_out: str,
+                     layers_dir: str | None = None, proxy: float = 1.0) -> str:
+    """Make a scene: plate Image → Debris Fill (Image), mask Image → Debris Fill
+    (Mask), Debris Fill → Group Output (and a Viewer); frame range = ``frames``,
+    resolution = the plate's; the node's proxy scale = ``proxy``. ``layers_dir``, when
+    given, holds an already generated ``DebrisFill.####.exr`` sequence that the node
+    shows at once. Saves to ``blend_out`` and returns its absolute path."""
+    ensure_registered()
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    scene = bpy.context.scene
+    frames = sorted(frames)
+    scene.frame_start, scene.frame_end = frames[0], frames[-1]
+    scene.frame_set(frames[0])
+
+    tree = bpy.data.node_groups.new("Compositing", "CompositorNodeTree")
+    scene.compositing_node_group = tree
+    tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
+
+    plate = image_node(tree, "Plate", plate_pattern, frames, non_color=False)
+    plate.location = (-500, 100)
+    mask = image_node(tree, "Mask", mask_pattern, frames, non_color=True)
+    mask.location = (-500, -250)
+    fill = tree.nodes.new("GenVFXDebrisFillNode")
+    fill.name = "Debris Fill"
+    fill.location = (-150, 0)
+    fill.proxy = str(int(round(float(proxy) * 100)))
+    output = tree.nodes.new("NodeGroupOutput")
+    output.location = (250, 0)
+    viewer = tree.nodes.new("CompositorNodeViewer")
+    viewer.location = (250, -200)
+    tree.links.new(plate.outputs["Image"], fill.inputs["Image"])
+    tree.links.new(mask.outputs["Image"], fill.inputs["Mask"])
+    tree.links.new(fill.outputs["Image"], output.inputs[0])
+    tree.links.new(fill.outputs["Image"], viewer.inputs[0])
+
+    width, height = plate.image.size[:]
+    if width and height:
+        scene.render.resolution_x, scene.render.resolution_y = width, height
+    scene.render.resolution_percentage = 100
+    scene.render.use_compositing = True
+    scene.render.use_sequencer = False
+
+    if layers_dir:
+        from ..backend.sequences import existing_frames
+
+        pattern = os.path.join(os.path.abspath(layers_dir), f"{fill.layer}.####.exr")
+        present = [frame for frame in frames if frame in set(existing_frames(pattern))]
+        if present:
+            fill.load_result(pattern, present, float(proxy))
+            fill.state = "DONE"
+
+    blend_out = os.path.abspath(blend_out)
+    os.makedirs(os.path.dirname(blend_out), exist_ok=True)
+    bpy.ops.wm.save_as_mainfile(filepath=blend_out)
+    return blend_out
+
+
+def image_node(tree, name: str, pattern: str, frames: list[int], non_color: bool = False):
+    """An Image node reading ``pattern`` (a '#' sequence or a single file) so that
+    scene frame F shows file frame F."""
+    from ..backend import sequences
+
+    path = os.path.abspath(pattern)
+    is_sequence = sequences.is_sequence(path)
+    first = str(sequences.frame_path(path, frames[0])) if is_sequence else path
+    if not os.path.isfile(first):
+        raise GenVFXError("bad_input", f"{name}: {first} does not exist", "Check the path and the frame range.")
+    image = bpy.data.images.load(first, check_existing=False)
+    image.name = name
+    if non_color and not image.is_float:
+        image.colorspace_settings.name = "Non-Color"
+    node = tree.nodes.new("CompositorNodeImage")
+    node.name = node.label = name
+    node.image = image
+    if is_sequence:
+        image.source = "SEQUENCE"
+        node.frame_start = frames[0]
+        node.frame_offset = frames[0] - 1
+        node.frame_duration = frames[-1] - frames[0] + 1
+    return node
+

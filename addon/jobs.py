@@ -1,0 +1,124 @@
+"""Turn a genvfx node into a backend :class:`~genvfx.backend.jobs.Job`.
+
+The node's input sockets become file patterns (used as they are, or baked into the
+cache by :mod:`.bake`); its properties become the job's seed, model, proxy scale and
+parameters; the add-on preferences give the device and the cache.
+"""
+
+from __future__ import annotations
+
+import os
+
+import bpy
+
+from ..backend.errors import BadInput, GenVFXError
+from ..backend.jobs import Job
+from . import bake, preferences
+from .node_base import GenVFXNodeBase
+
+
+def is_genvfx_node(node) -> bool:
+    return isinstance(node, GenVFXNodeBase)
+
+
+def scope_frames(scene, scope: str) -> list[int]:
+    if scope == "RANGE":
+        return list(range(scene.frame_start, scene.frame_end + 1, max(1, scene.frame_step)))
+    return [scene.frame_current]
+
+
+def find_node(context, node_name: str = "", tree_name: str = ""):
+    """A genvfx node by name (in ``tree_name``, else the scene's compositor and its
+    groups, else any compositor tree); without a name, the active node."""
+    scene = context.scene
+    if tree_name:
+        tree = bpy.data.node_groups.get(tree_name)
+        trees = [tree] if tree is not None else []
+    else:
+        trees = bake._compositor_trees(scene) if scene else []
+        space = getattr(context, "space_data", None)
+        edit_tree = getattr(space, "edit_tree", None)
+        if edit_tree is not None and edit_tree not in trees:
+            trees.insert(0, edit_tree)
+        trees += [group for group in bpy.data.node_groups
+                  if group.bl_idname == "CompositorNodeTree" and group not in trees]
+    for tree in trees:
+        if node_name:
+            node = tree.nodes.get(node_name)
+        else:
+            node = tree.nodes.active
+        if node is not None and is_genvfx_node(node):
+            return node
+    return None
+
+
+def scene_of(context, node):
+    """The scene whose compositor evaluates ``node``'s tree (the context's first)."""
+    scenes = [context.scene] + [scene for scene in bpy.data.scenes if scene != context.scene]
+    for scene in scenes:
+        if scene is not None and node.id_data in bake._compositor_trees(scene):
+            return scene
+    return context.scene
+
+
+def build_job(context, node, frames: list[int], on_bake=None) -> Job:
+    """The job for ``node`` on ``frames``; bakes inputs that are not plain files."""
+    scene = scene_of(context, node)
+    cache_dir = preferences.cache_dir(context)
+    inputs: dict[str, str] = {}
+    for socket_name, role in node.input_roles.items():
+        try:
+            pattern = bake.input_pattern(scene, node, socket_name, role, frames, cache_dir, on_frame=on_bake)
+        except RuntimeError as exc:  # bpy.ops.render.render failing
+            raise GenVFXError("bake", f"Could not bake the {socket_name} input: {exc}",
+                              "Check the nodes feeding it render in the compositor.") from exc
+        if pattern is None:
+            raise BadInput(f"{node.bl_label} '{node.name}' has nothing connected to its {socket_name} input",
+                           f"Connect the {socket_name} socket and generate again.")
+        inputs[role] = pattern
+    if getattr(node, "source", ""):
+        source = os.path.normpath(bpy.path.abspath(node.source))
+        if not os.path.isfile(source):
+            raise BadInput(f"The source image {source} does not exist", "Pick another source or clear it.")
+        inputs["source"] = source
+    return Job(
+        generator=node.generator,
+        inputs=inputs,
+        frames=list(frames),
+        cache_dir=cache_dir,
+        params=job_params(node),
+        seed=int(node.seed),
+        model=node.model_id,
+        proxy=node.proxy_scale,
+        device=preferences.device(context),
+    )
+
+
+def job_params(node) -> dict:
+    """Generator parameters the node carries besides seed/model/proxy (none yet for Debris Fill)."""
+    getter = getattr(node, "job_params", None)
+    return dict(getter()) if callable(getter) else {}
+
+
+def expected_key(job: Job, model_folders: list[str] | None = None) -> str:
+    """The key the worker will give ``job`` (same inputs, model, parameters → same key)."""
+    from ..models import registry
+
+    manifest = registry.find_model(job.model_id, model_folders, slot=job.generator)
+    return job.key(manifest.hash, job.input_hashes())
+
+
+def is_stale(node, job: Job, model_folders: list[str] | None = None) -> bool:
+    """Whether ``node`` must generate for ``job``: its loaded result has another key,
+    or some of the job's frames are not on disk."""
+    if node.state != "DONE" or not node.job_key or not node.result_pattern:
+        return True
+    try:
+        key = expected_key(job, model_folders)
+    except GenVFXError:
+        return True
+    if key != node.job_key:
+        return True
+    if any(frame not in node.result_frames for frame in job.frames):
+        return True
+    return not node.frames_on_disk(job.frames)

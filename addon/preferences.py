@@ -1,0 +1,200 @@
+"""Add-on preferences: which Python runs the backend, on which device, where the
+cache and the model folders are — and a button that sets the backend up.
+
+Everything here is readable without the add-on being enabled (the ``bpy`` module
+registering the classes itself, tests): :func:`get` falls back to the defaults.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+
+import bpy
+from bpy.props import EnumProperty, StringProperty
+
+# ``bl_ext.<repo>.genvfx.addon`` → ``bl_ext.<repo>.genvfx``; ``genvfx.addon`` → ``genvfx``.
+ADDON_ID = __package__.rsplit(".", 1)[0]
+
+BACKEND_MODULES = ("numpy", "OpenEXR", "PyOpenColorIO", "onnxruntime", "torch")
+BACKEND_REQUIREMENTS = (
+    "numpy<2", "onnxruntime>=1.17", "OpenEXR>=3.3", "opencolorio>=2.3",
+    "opencv-python-headless<4.12", "tqdm>=4.60", "torch>=2.4",
+)
+DEFAULT_CACHE = "//genvfx_cache/"
+
+DEVICES = (
+    ("AUTO", "Auto", "CUDA when there is one, else the CPU"),
+    ("CUDA", "CUDA", "An NVIDIA GPU (an error when there is none)"),
+    ("CPU", "CPU", "The processor (slow but always there)"),
+)
+
+
+class GenVFXPreferences(bpy.types.AddonPreferences):
+    bl_idname = ADDON_ID
+
+    python: StringProperty(
+        name="Backend Python", subtype="FILE_PATH", default="",
+        description="Python 3.11 interpreter with the backend's packages; empty = Blender's own Python "
+                    "when it has them")
+    device: EnumProperty(name="Device", items=DEVICES, default="AUTO")
+    cache_dir: StringProperty(
+        name="Cache", subtype="DIR_PATH", default=DEFAULT_CACHE,
+        description="Where generated layers and baked inputs go ('//' = beside the .blend; "
+                    "a temporary folder while the file is unsaved)")
+    model_folders: StringProperty(
+        name="Model Folders", default="",
+        description="Folders holding model folders (each with a manifest.json), separated by ';'")
+
+    def draw(self, context):
+        layout = self.layout
+        col = layout.column()
+        col.prop(self, "python")
+        status = backend_status()
+        col.label(text=status, icon="CHECKMARK" if status.startswith("Ready") else "INFO")
+        row = col.row()
+        row.operator(GENVFX_OT_setup_backend.bl_idname, icon="CONSOLE")
+        row.operator("genvfx.release_models", icon="X")
+        col.prop(self, "device")
+        col.prop(self, "cache_dir")
+        col.prop(self, "model_folders")
+
+
+class _Defaults:
+    python = ""
+    device = "AUTO"
+    cache_dir = DEFAULT_CACHE
+    model_folders = ""
+
+
+def get(context=None):
+    """The preferences, or the defaults when the add-on is not enabled as such."""
+    context = context or bpy.context
+    addon = context.preferences.addons.get(ADDON_ID) if context.preferences else None
+    return addon.preferences if addon is not None and addon.preferences is not None else _Defaults()
+
+
+def missing_modules() -> list[str]:
+    """Backend modules this very Python lacks (found without importing them)."""
+    return [name for name in BACKEND_MODULES if importlib.util.find_spec(name) is None]
+
+
+def backend_python(context=None) -> str | None:
+    """The interpreter to start the worker with: the preference, else this Python
+    (``sys.executable`` is Blender's bundled Python, or the venv's in the bpy module)."""
+    path = bpy.path.abspath(get(context).python).strip()
+    return path or None
+
+
+def backend_status(context=None) -> str:
+    path = backend_python(context)
+    if path:
+        return "Ready: " + path if os.path.isfile(path) else f"Not found: {path}"
+    missing = missing_modules()
+    if not missing:
+        return "Ready: Blender's own Python has the backend packages"
+    return f"Blender's Python lacks {', '.join(missing)}: press Set up Backend or choose a Python"
+
+
+def device(context=None) -> str:
+    return get(context).device.lower()
+
+
+def cache_dir(context=None) -> str:
+    """The cache folder, absolute. '//' needs a saved .blend; unsaved files use a
+    temporary folder."""
+    raw = get(context).cache_dir or DEFAULT_CACHE
+    if raw.startswith("//") and not bpy.data.filepath:
+        return os.path.join(tempfile.gettempdir(), raw[2:].strip("/\\") or "genvfx_cache")
+    return os.path.normpath(bpy.path.abspath(raw))
+
+
+def model_folders(context=None) -> list[str]:
+    raw = get(context).model_folders or ""
+    return [bpy.path.abspath(part.strip()) for part in raw.split(";") if part.strip()]
+
+
+def venv_dir() -> str:
+    try:
+        return bpy.utils.extension_path_user(ADDON_ID, path="backend-venv", create=True)
+    except (ValueError, AttributeError):  # not loaded as an extension
+        return os.path.join(bpy.utils.user_resource("SCRIPTS", path="genvfx"), "backend-venv")
+
+
+def _venv_python(folder: str) -> str:
+    return os.path.join(folder, "Scripts", "python.exe") if sys.platform == "win32" else \
+        os.path.join(folder, "bin", "python")
+
+
+def setup_commands(folder: str) -> list[list[str]]:
+    python = _venv_python(folder)
+    return [
+        [sys.executable, "-m", "venv", folder],
+        [python, "-m", "pip", "install", "--upgrade", "pip"],
+        [python, "-m", "pip", "install", *BACKEND_REQUIREMENTS],
+    ]
+
+
+def setup_command_line(folder: str) -> str:
+    import shlex
+
+    return " && ".join(shlex.join(command) for command in setup_commands(folder))
+
+
+class GENVFX_OT_setup_backend(bpy.types.Operator):
+    """Create a Python 3.11 environment with the backend's packages (needs online access)"""
+
+    bl_idname = "genvfx.setup_backend"
+    bl_label = "Set up Backend"
+
+    _process = None
+    _timer = None
+
+    def execute(self, context):
+        folder = venv_dir()
+        if not bpy.app.online_access:
+            command = setup_command_line(folder)
+            self.report({"WARNING"}, "Online access is off. Run this in a terminal, then set Backend Python to "
+                        f"{_venv_python(folder)}: {command}")
+            context.window_manager.clipboard = command
+            return {"CANCELLED"}
+        script = "; ".join(
+            f"subprocess.check_call({command!r})" for command in setup_commands(folder))
+        log = os.path.join(folder, "setup.log")
+        os.makedirs(folder, exist_ok=True)
+        with open(log, "w") as handle:
+            self._process = subprocess.Popen([sys.executable, "-c", "import subprocess; " + script],
+                                             stdout=handle, stderr=subprocess.STDOUT)
+        self._folder, self._log = folder, log
+        if bpy.app.background:
+            return self._finish(context, self._process.wait())
+        self._timer = context.window_manager.event_timer_add(1.0, window=context.window)
+        context.window_manager.modal_handler_add(self)
+        self.report({"INFO"}, f"Setting up the backend in {folder} (log: {log})")
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type == "ESC":
+            self._process.terminate()
+            return self._finish(context, -1)
+        if event.type == "TIMER" and self._process.poll() is not None:
+            return self._finish(context, self._process.returncode)
+        return {"PASS_THROUGH"}
+
+    def _finish(self, context, code):
+        if self._timer is not None:
+            context.window_manager.event_timer_remove(self._timer)
+        if code != 0:
+            self.report({"ERROR"}, f"Backend setup failed (see {self._log})")
+            return {"CANCELLED"}
+        prefs = get(context)
+        if isinstance(prefs, GenVFXPreferences):
+            prefs.python = _venv_python(self._folder)
+        self.report({"INFO"}, "Backend ready")
+        return {"FINISHED"}
+
+
+classes = (GenVFXPreferences, GENVFX_OT_setup_backend)

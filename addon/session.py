@@ -1,0 +1,307 @@
+"""One backend worker per Blender session, and the timer that brings its events
+back to the nodes.
+
+The worker is a separate process (:class:`~genvfx.backend.client.WorkerClient`);
+jobs are submitted without waiting, and a ``bpy.app.timers`` callback polls the
+client's event queue (never blocking) and routes each event to the node that asked:
+progress, errors, and on completion the node's internal Image node is pointed at the
+cached EXR sequence. Headless, :func:`run` simply waits for the job.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import bpy
+
+from ..backend.errors import GenVFXError, JobCancelled
+from . import preferences
+
+POLL_SECONDS = 0.2
+
+
+@dataclass
+class Route:
+    """Where a job's events go: the node (by tree and node name) and what it asked."""
+
+    tree: str
+    node: str
+    frames: list[int]
+    proxy: float
+    done_frames: list[int] = field(default_factory=list)
+
+
+_client = None
+_client_config: tuple | None = None
+_routes: dict[str, Route] = {}
+
+
+# ----------------------------------------------------------------------------- client
+def client(context=None):
+    """The session's worker client, (re)made when the preferences changed."""
+    global _client, _client_config
+    from ..backend.client import WorkerClient
+
+    python = preferences.backend_python(context)
+    folders = preferences.model_folders(context)
+    config = (python, tuple(folders))
+    if _client is not None and config != _client_config and not _routes:
+        _client.close()
+        _client = None
+    if _client is None:
+        if python is None and preferences.missing_modules():
+            raise GenVFXError(
+                "setup", f"Blender's Python lacks the backend packages ({', '.join(preferences.missing_modules())})",
+                "Open Preferences > Add-ons > genvfx and press Set up Backend, or choose a Backend Python.")
+        _client = WorkerClient(python=python, model_folders=folders)
+        _client_config = config
+    return _client
+
+
+def shutdown() -> None:
+    """Cancel what runs and stop the worker (unregister, quitting)."""
+    global _client
+    if _client is not None:
+        for job_id in list(_routes):
+            try:
+                _client.cancel(job_id)
+            except GenVFXError:
+                pass
+        _client.close()
+        _client = None
+    _routes.clear()
+    if bpy.app.timers.is_registered(_poll):
+        bpy.app.timers.unregister(_poll)
+    _status(None)
+
+
+def release_models() -> bool:
+    if _client is None or not _client.alive:
+        return False
+    _client.release_models()
+    return True
+
+
+# ------------------------------------------------------------------------------- jobs
+def _node(route: Route):
+    tree = bpy.data.node_groups.get(route.tree)
+    return tree.nodes.get(route.node) if tree is not None else None
+
+
+def job_of(node) -> str | None:
+    for job_id, route in _routes.items():
+        if route.tree == node.id_data.name and route.node == node.name:
+            return job_id
+    return None
+
+
+def submit(node, job, context=None) -> str:
+    """Start ``job`` for ``node`` without waiting; the timer reports back."""
+    previous = job_of(node)
+    if previous is not None:
+        cancel(previous)
+    worker = client(context)
+    starting = not worker.alive
+    job_id = worker.submit(job)
+    _routes[job_id] = Route(node.id_data.name, node.name, list(job.frames), float(job.proxy))
+    node.job_id = job_id
+    node.state = "RUNNING"
+    node.progress = 0.0
+    node.message = "Starting the backend…" if starting else "Queued"
+    if not bpy.app.timers.is_registered(_poll):
+        bpy.app.timers.register(_poll, first_interval=POLL_SECONDS)
+    return job_id
+
+
+def run(node, job, context=None, on_event=None, timeout: float | None = None) -> dict:
+    """Run ``job`` for ``node`` and wait (headless, or ``wait=True``); the node ends
+    DONE or ERROR. Returns the job_done event; raises :class:`GenVFXError` (which the
+    node shows too). Events of other jobs keep going to their nodes meanwhile."""
+    from ..backend import protocol
+
+    worker = client(context)
+    route = Route(node.id_data.name, node.name, list(job.frames), float(job.proxy))
+    node.state, node.progress, node.message = "RUNNING", 0.0, ""
+    job_id = worker.submit(job)
+    node.job_id = job_id
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        while True:
+            for event in worker.poll():
+                if event.get("job_id") != job_id:
+                    _dispatch(event)
+                    continue
+                if on_event is not None:
+                    on_event(event)
+                if event.get("type") in protocol.FINAL_EVENTS:
+                    if event["type"] != "job_done":
+                        error = GenVFXError.from_dict(event) if event["type"] == "error" else JobCancelled()
+                        _show_error(node, error)
+                        raise error
+                    apply_event(node, route, event)
+                    return event
+                apply_event(node, route, event)
+            if deadline is not None and time.monotonic() > deadline:
+                worker.cancel(job_id)
+                error = GenVFXError("timeout", f"The job took longer than {timeout:.0f} s",
+                                    "Use a lower proxy scale or fewer frames.")
+                _show_error(node, error)
+                raise error
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        worker.cancel(job_id)
+        _show_error(node, JobCancelled())
+        raise
+
+
+def cancel(job_id: str | None = None) -> list[str]:
+    """Ask the worker to stop ``job_id`` (or every job); the 'cancelled' event ends it."""
+    ids = [job_id] if job_id else list(_routes)
+    if _client is not None:
+        for ident in ids:
+            if ident in _routes:
+                _client.cancel(ident)
+    for ident in ids:
+        route = _routes.get(ident)
+        node = _node(route) if route else None
+        if node is not None:
+            node.message = "Cancelling…"
+    return ids
+
+
+def running_jobs() -> list[str]:
+    return list(_routes)
+
+
+# ----------------------------------------------------------------------------- events
+def apply_event(node, route: Route, event: dict) -> None:
+    """Show one worker event on ``node``."""
+    from ..backend import protocol
+
+    kind = event.get("type")
+    if kind == "progress":
+        node.state = "RUNNING"
+        node.progress = protocol.overall_fraction(event)
+        node.message = f"Frame {event.get('frame')}: step {event.get('step')}/{event.get('of')}"
+    elif kind == "frame_done":
+        route.done_frames.append(int(event["frame"]))
+        node.progress = min(1.0, len(route.done_frames) / max(1, len(route.frames)))
+    elif kind == "job_done":
+        frames = [int(frame) for frame in event.get("frames") or route.frames]
+        node.load_result(event["pattern"], frames, route.proxy, event.get("key", ""))
+        node.state, node.progress = "DONE", 1.0
+        computed = len(event.get("computed", frames))
+        node.message = f"{computed} frame(s) generated, {len(frames) - computed} from the cache"
+        node.job_id = ""
+    elif kind == "error":
+        _show_error(node, GenVFXError.from_dict(event))
+    elif kind == "cancelled":
+        node.state = "DONE" if node.result_pattern else "IDLE"
+        node.progress = 0.0
+        node.message = "Cancelled"
+        node.job_id = ""
+
+
+def _show_error(node, error: GenVFXError) -> None:
+    if isinstance(error, JobCancelled):
+        node.state = "DONE" if node.result_pattern else "IDLE"
+        node.message = "Cancelled"
+    else:
+        node.state = "ERROR"
+        node.message = str(error)
+    node.progress = 0.0
+    node.job_id = ""
+
+
+def _poll():
+    """The timer: route every pending event, redraw; stop when nothing runs."""
+    if _client is None:
+        _routes.clear()
+        return None
+    try:
+        events = _client.poll()
+    except Exception as exc:  # never let the timer die with jobs in flight
+        print(f"genvfx: polling the backend failed: {exc}", file=sys.stderr)
+        events = []
+    for event in events:
+        _dispatch(event)
+    _status(_status_text())
+    _redraw()
+    return POLL_SECONDS if _routes else None
+
+
+def _dispatch(event: dict) -> None:
+    """Route one event to the node whose job it is (events of unknown jobs are dropped)."""
+    job_id = event.get("job_id")
+    route = _routes.get(job_id)
+    if route is None:
+        return
+    node = _node(route)
+    if node is not None:
+        try:
+            apply_event(node, route, event)
+        except Exception as exc:
+            _show_error(node, GenVFXError("internal", f"Could not load the result: {exc}",
+                                          "Generate again; if it repeats, report it."))
+    if event.get("type") in ("job_done", "error", "cancelled"):
+        del _routes[job_id]
+
+
+def _status_text() -> str | None:
+    if not _routes:
+        return None
+    parts = []
+    for route in _routes.values():
+        node = _node(route)
+        if node is not None:
+            parts.append(f"{node.name}: {node.progress * 100:.0f}%")
+    return "genvfx — " + ", ".join(parts) + " (Esc in the node editor or the node's ✕ cancels)"
+
+
+def _status(text: str | None) -> None:
+    wm = bpy.context.window_manager if bpy.context else None
+    if wm is None:
+        return
+    for window in wm.windows:
+        workspace = window.workspace
+        if workspace is not None:
+            workspace.status_text_set(text)
+
+
+def _redraw() -> None:
+    wm = bpy.context.window_manager if bpy.context else None
+    if wm is None:
+        return
+    for window in wm.windows:
+        for area in window.screen.areas:
+            if area.type == "NODE_EDITOR":
+                area.tag_redraw()
+
+
+@bpy.app.handlers.persistent
+def _on_load_pre(*_args) -> None:
+    """A new file: its nodes are not these; stop their jobs."""
+    if _routes:
+        cancel()
+        _routes.clear()
+    _status(None)
+
+
+def register() -> None:
+    if _on_load_pre not in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.append(_on_load_pre)
+
+
+def unregister() -> None:
+    if _on_load_pre in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.remove(_on_load_pre)
+    shutdown()
+
+
+def worker_log() -> str:
+    from ..backend.client import worker_log_path
+
+    return os.fspath(worker_log_path())

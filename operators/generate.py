@@ -1,0 +1,131 @@
+"""``genvfx.generate``: run a genvfx node's generator for the current frame or the
+frame range.
+
+Interactive (the node's Generate button): inputs are baked if needed, the job goes
+to the backend worker and the operator stays modal only to catch Esc, while a timer
+shows progress on the node and in the status bar. Headless (``bpy.app.background``)
+or with ``wait=True`` it waits for the job and loads the result before returning.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, StringProperty
+
+from ..addon import jobs, session
+from ..backend.errors import GenVFXError
+
+SCOPES = (
+    ("FRAME", "Current Frame", "Generate the current frame"),
+    ("RANGE", "Frame Range", "Generate the scene's frame range"),
+)
+
+
+class GENVFX_OT_generate(bpy.types.Operator):
+    """Generate this node's layers with the backend (Esc cancels)"""
+
+    bl_idname = "genvfx.generate"
+    bl_label = "Generate"
+    bl_options = {"REGISTER"}
+
+    node_name: StringProperty(name="Node", default="", description="The genvfx node (empty: the active node)")
+    tree_name: StringProperty(name="Node Tree", default="", description="Its node tree (empty: search)")
+    scope: EnumProperty(name="Scope", items=SCOPES, default="FRAME")
+    wait: BoolProperty(name="Wait", default=False, description="Block until the job is done (scripts, farms)")
+
+    _timer = None
+    _job_id = ""
+
+    @classmethod
+    def poll(cls, context):
+        if context.scene is None:
+            return False
+        space = getattr(context, "space_data", None)
+        if space is not None and getattr(space, "type", "") == "NODE_EDITOR":
+            return getattr(space, "tree_type", "") == "CompositorNodeTree"
+        return True
+
+    def _resolve(self, context):
+        node = jobs.find_node(context, self.node_name, self.tree_name)
+        if node is None:
+            what = f"'{self.node_name}'" if self.node_name else "active"
+            self.report({"ERROR"}, f"No genvfx node {what} found in the compositor")
+        return node
+
+    def _job(self, context, node):
+        scene = jobs.scene_of(context, node)
+        frames = jobs.scope_frames(scene, self.scope)
+        node.state, node.message, node.progress = "RUNNING", "Preparing inputs…", 0.0
+        return jobs.build_job(context, node, frames)
+
+    def _fail(self, node, error) -> set[str]:
+        if node is not None:
+            node.state, node.message, node.progress, node.job_id = "ERROR", str(error), 0.0, ""
+        self.report({"ERROR"}, str(error))
+        return {"CANCELLED"}
+
+    def execute(self, context):
+        node = self._resolve(context)
+        if node is None:
+            return {"CANCELLED"}
+        try:
+            job = self._job(context, node)
+            if self.wait or bpy.app.background:
+                session.run(node, job, context, on_event=_print_progress if bpy.app.background else None)
+                self.report({"INFO"}, f"{node.name}: {node.message}")
+                return {"FINISHED"}
+            self._job_id = session.submit(node, job, context)
+        except GenVFXError as error:
+            return self._fail(node, error)
+        return {"FINISHED"}
+
+    def invoke(self, context, event):
+        if self.wait or bpy.app.background or context.window is None:
+            return self.execute(context)
+        result = self.execute(context)
+        if result != {"FINISHED"} or not self._job_id:
+            return result
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.25, window=context.window)
+        wm.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if self._job_id not in session.running_jobs():
+            return self._end(context, {"FINISHED"})
+        if event.type == "ESC" and event.value == "PRESS":
+            session.cancel(self._job_id)
+            self.report({"WARNING"}, "Generation cancelled")
+            return self._end(context, {"CANCELLED"})
+        return {"PASS_THROUGH"}
+
+    def _end(self, context, result):
+        if self._timer is not None:
+            context.window_manager.event_timer_remove(self._timer)
+            self._timer = None
+        return result
+
+
+_last_print = [0.0]
+
+
+def _print_progress(event: dict) -> None:
+    """Headless progress on stderr: each frame, and at most one step line a second."""
+    kind = event.get("type")
+    if kind == "progress":
+        now = time.monotonic()
+        if now - _last_print[0] < 1.0:
+            return
+        _last_print[0] = now
+        from ..backend.protocol import overall_fraction
+
+        print(f"genvfx: frame {event.get('frame')} {overall_fraction(event) * 100:5.1f}%", file=sys.stderr)
+    elif kind == "frame_done":
+        print(f"genvfx: frame {event.get('frame')} done{' (cached)' if event.get('cached') else ''}",
+              file=sys.stderr)
+
+
+classes = (GENVFX_OT_generate,)

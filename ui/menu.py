@@ -1,0 +1,51 @@
+"""Add > Generative in the compositor's Add menu (Blender 5.0: the compositor's
+root add menu is ``NODE_MT_compositor_node_add_all``, drawn inside ``NODE_MT_add``)."""
+
+from __future__ import annotations
+
+import bpy
+
+GENERATIVE_NODES = (
+    ("GenVFXDebrisFillNode", "Debris Fill"),
+)
+ROOT_MENU = "NODE_MT_compositor_node_add_all"
+
+
+class NODE_MT_genvfx_generative(bpy.types.Menu):
+    bl_idname = "NODE_MT_genvfx_generative"
+    bl_label = "Generative"
+
+    @classmethod
+    def poll(cls, context):
+        space = context.space_data
+        return space is not None and getattr(space, "tree_type", "") == "CompositorNodeTree"
+
+    def draw(self, context):
+        layout = self.layout
+        for idname, label in GENERATIVE_NODES:
+            props = layout.operator("node.add_node", text=label)
+            props.type = idname
+            props.use_transform = True
+
+
+def draw_add_menu(self, context):
+    space = context.space_data
+    if space is None or getattr(space, "tree_type", "") != "CompositorNodeTree":
+        return
+    self.layout.separator()
+    self.layout.menu(NODE_MT_genvfx_generative.bl_idname, icon="SHADERFX")
+
+
+classes = (NODE_MT_genvfx_generative,)
+
+
+def register() -> None:
+    menu = getattr(bpy.types, ROOT_MENU, None)
+    if menu is not None:
+        menu.append(draw_add_menu)
+
+
+def unregister() -> None:
+    menu = getattr(bpy.types, ROOT_MENU, None)
+    if menu is not None:
+        menu.remove(draw_add_menu)
