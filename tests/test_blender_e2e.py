@@ -1,0 +1,305 @@
+"""The extension in real Blender (the ``bpy`` module), end to end.
+
+Builds the zip with Blender's own extension tool, installs and enables it, wires a
+real photograph and a mask through Debris Fill in the compositor, generates with the
+backend worker, renders the compositor and checks the pixels. A second node whose
+plate comes through an RGB Curves node (not a file) must get its input baked.
+
+Blender runs in a child process (its own user folder, a time limit), so a hang or a
+crash fails the test instead of taking pytest down, and nothing touches the user's
+Blender configuration.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = [
+    pytest.mark.blender,
+    pytest.mark.skipif(importlib.util.find_spec("bpy") is None, reason="needs the bpy module (pip install bpy==5.0.1)"),
+]
+
+REPO = Path(__file__).resolve().parents[1]
+SIZE = (128, 96)  # width, height
+MASK_BOX = (0.35, 0.4, 0.7, 0.65)  # top, left, bottom, right (fractions)
+TIME_LIMIT = 240
+
+
+def blender_ext_tool() -> Path:
+    spec = importlib.util.find_spec("bpy")
+    root = Path(spec.origin).parent if spec.origin else Path(next(iter(spec.submodule_search_locations)))
+    return next(root.glob("*/scripts/addons_core/bl_pkg/cli/blender_ext.py"))
+
+
+# The Blender side of the test, run as ``python script.py config.json``.
+BLENDER_SCRIPT = r'''
+import importlib, json, os, sys, time, traceback
+import bpy
+import numpy as np
+
+config = json.load(open(sys.argv[1]))
+results = {}
+out = config["out"]
+
+
+def save(name, array):
+    np.save(os.path.join(out, name + ".npy"), np.asarray(array, np.float32))
+
+
+def render_to(scene, name):
+    """Render the compositor result to an EXR and return its pixels (top row first)."""
+    import OpenEXR
+    scene.render.image_settings.file_format = "OPEN_EXR"
+    scene.render.image_settings.color_depth = "32"
+    scene.render.image_settings.color_mode = "RGBA"
+    scene.render.filepath = os.path.join(out, name + ".exr")
+    bpy.ops.render.render(write_still=True)
+    part = OpenEXR.File(scene.render.filepath).parts[0]
+    return part.channels["RGBA"].pixels
+
+
+try:
+    result = bpy.ops.extensions.package_install_files(
+        filepath=config["zip"], repo="user_default", enable_on_install=True)
+    results["install"] = sorted(result)
+    addon_id = "bl_ext.user_default.genvfx"
+    results["enabled"] = addon_id in bpy.context.preferences.addons
+    genvfx = importlib.import_module(addon_id)
+    headless = importlib.import_module(addon_id + ".addon.headless")
+    jobs = importlib.import_module(addon_id + ".addon.jobs")
+    prefs = bpy.context.preferences.addons[addon_id].preferences
+    results["prefs"] = type(prefs).__name__
+
+    # Scene: plate file -> Debris Fill <- mask file; Debris Fill -> Group Output.
+    blend = headless.build_demo_scene(config["plate"], config["mask"], [1], os.path.join(out, "scene.blend"))
+    prefs.cache_dir = config["cache"]
+    scene = bpy.context.scene
+    tree = scene.compositing_node_group
+    node = tree.nodes["Debris Fill"]
+    results["resolution"] = [scene.render.resolution_x, scene.render.resolution_y]
+    results["sockets"] = {"in": [s.name for s in node.inputs], "out": [s.name for s in node.outputs]}
+    save("before", render_to(scene, "before"))  # nothing generated yet: pass-through
+
+    results["generate"] = sorted(bpy.ops.genvfx.generate(node_name=node.name, wait=True))
+    results["node"] = {"state": node.state, "message": node.message, "key": node.job_key,
+                       "pattern": node.result_pattern}
+    results["inputs"] = jobs.build_job(bpy.context, node, [1]).inputs
+    results["bakes_after_files"] = os.path.exists(os.path.join(config["cache"], "bakes"))
+    save("filled", render_to(scene, "filled"))
+    result_image = node.node_tree.nodes["GenVFX Result"]
+    results["result_sockets"] = [s.name for s in result_image.outputs]
+
+    # A refinement control: Mix = 0 gives the plate back.
+    node.inputs["Mix"].default_value = 0.0
+    save("mix0", render_to(scene, "mix0"))
+    node.inputs["Mix"].default_value = 1.0
+    bpy.ops.wm.save_mainfile()
+
+    # The same file, reopened headless: up to date, so it renders without generating.
+    log = []
+    written = headless.render_blend(blend, frames=[1], out_dir=os.path.join(out, "farm"), log=log.append)
+    results["farm"] = {"written": written, "log": log}
+    scene = bpy.context.scene
+    tree = scene.compositing_node_group
+    prefs = bpy.context.preferences.addons[addon_id].preferences
+    prefs.cache_dir = config["cache"]
+
+    # Interactive path: submit without waiting, the timer callback routes the events.
+    session = importlib.import_module(addon_id + ".addon.session")
+    node = tree.nodes["Debris Fill"]
+
+    def pump(limit=90):
+        deadline = time.monotonic() + limit
+        while session.running_jobs() and time.monotonic() < deadline:
+            session._poll()
+            time.sleep(0.05)
+
+    session.submit(node, jobs.build_job(bpy.context, node, [1]))
+    results["async_running"] = node.state
+    pump()
+    results["async"] = {"state": node.state, "message": node.message}
+    node.seed = 99  # a new key: real work, cancelled at once
+    session.submit(node, jobs.build_job(bpy.context, node, [1]))
+    session.cancel()
+    pump()
+    results["cancelled"] = {"state": node.state, "message": node.message, "key_kept": node.job_key}
+
+    # An input that is not a file: plate -> RGB Curves -> Debris Fill gets baked.
+    plate = tree.nodes["Plate"]
+    mask = tree.nodes["Mask"]
+    curves = tree.nodes.new("CompositorNodeCurveRGB")
+    baked = tree.nodes.new("GenVFXDebrisFillNode")
+    baked.name = "Debris Fill Baked"
+    baked.seed = 7
+    tree.links.new(plate.outputs["Image"], curves.inputs["Image"])
+    tree.links.new(curves.outputs["Image"], baked.inputs["Image"])
+    tree.links.new(mask.outputs["Image"], baked.inputs["Mask"])
+    tree.links.new(baked.outputs["Image"], tree.nodes["Group Output"].inputs[0])
+    results["baked_inputs"] = jobs.build_job(bpy.context, baked, [1]).inputs
+    results["generate_baked"] = sorted(bpy.ops.genvfx.generate(node_name=baked.name, wait=True))
+    results["baked_node"] = {"state": baked.state, "message": baked.message}
+    save("baked", render_to(scene, "baked"))
+    results["output_nodes_left"] = [n.name for n in tree.nodes if n.bl_idname == "CompositorNodeOutputFile"]
+
+    # A node with nothing connected: a clear error on the node and from the operator.
+    lonely = tree.nodes.new("GenVFXDebrisFillNode")
+    lonely.name = "Lonely"
+    try:
+        bpy.ops.genvfx.generate(node_name="Lonely", wait=True)
+        results["lonely_error"] = ""
+    except RuntimeError as exc:
+        results["lonely_error"] = str(exc)
+    results["lonely_node"] = {"state": lonely.state, "message": lonely.message}
+
+    genvfx.unregister()  # shuts the worker down
+    results["ok"] = True
+except Exception:
+    results["traceback"] = traceback.format_exc()
+json.dump(results, open(os.path.join(out, "results.json"), "w"), indent=1)
+'''
+
+
+@pytest.fixture(scope="module")
+def extension_zip(tmp_path_factory):
+    """The extension built by Blender's own tool from this repository."""
+    tool = blender_ext_tool()
+    folder = tmp_path_factory.mktemp("ext")
+    validate = subprocess.run([sys.executable, str(tool), "validate", str(REPO)],
+                              capture_output=True, text=True, timeout=60)
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    build = subprocess.run([sys.executable, str(tool), "build", "--source-dir", str(REPO),
+                            "--output-dir", str(folder)], capture_output=True, text=True, timeout=120)
+    assert build.returncode == 0, build.stdout + build.stderr
+    zips = list(folder.glob("*.zip"))
+    assert len(zips) == 1, build.stdout
+    return zips[0]
+
+
+@pytest.fixture(scope="module")
+def blender_run(extension_zip, tmp_path_factory):
+    """Run the Blender side once; the tests below read what it left."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from photos import photo_linear, rect_mask, write_mask_png, write_plate
+
+    root = tmp_path_factory.mktemp("blender")
+    shot = root / "shot"
+    shot.mkdir()
+    plate = photo_linear("astronaut", SIZE)
+    mask = rect_mask(SIZE[1], SIZE[0], MASK_BOX)
+    write_plate(shot / "plate.0001.exr", plate)
+    write_mask_png(shot / "mask.0001.png", mask)
+    out = root / "out"
+    out.mkdir()
+    config = {"zip": str(extension_zip), "plate": str(shot / "plate.####.exr"),
+              "mask": str(shot / "mask.####.png"), "cache": str(root / "cache"), "out": str(out)}
+    (root / "config.json").write_text(json.dumps(config))
+    (root / "script.py").write_text(BLENDER_SCRIPT)
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(root / "blender-user"), PYTHONNOUSERSITE="1")
+    run = subprocess.run([sys.executable, str(root / "script.py"), str(root / "config.json")],
+                         capture_output=True, text=True, timeout=TIME_LIMIT, env=env, cwd=str(root))
+    results_file = out / "results.json"
+    assert results_file.is_file(), f"Blender died (rc {run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
+    results = json.loads(results_file.read_text())
+    assert results.get("ok"), results.get("traceback", "") + "\n" + run.stderr[-4000:]
+    return {"results": results, "out": out, "plate": plate, "mask": mask > 0.5, "root": root, "config": config}
+
+
+def pixels(run, name):
+    return np.load(run["out"] / f"{name}.npy")
+
+
+def test_zip_holds_the_package_and_nothing_else(extension_zip):
+    names = zipfile.ZipFile(extension_zip).namelist()
+    assert "blender_manifest.toml" in names and "__init__.py" in names
+    assert "addon/debris_fill_node.py" in names and "backend/worker.py" in names
+    assert "models/weights/fill-patchmatch/manifest.json" in names
+    for name in names:
+        assert not name.startswith(("tests/", ".venv/", "genvfx_cache/", ".git/", ".ci/", "demo/")), name
+        assert "__pycache__" not in name and not name.endswith(".pyc"), name
+
+
+def test_installs_enables_and_shows_the_node(blender_run):
+    results = blender_run["results"]
+    assert results["install"] == ["FINISHED"] and results["enabled"]
+    assert results["prefs"] == "GenVFXPreferences"
+    assert results["sockets"] == {"in": ["Image", "Mask", "Mix", "Edge Feather"], "out": ["Image", "Fill", "Mask"]}
+    assert results["resolution"] == list(SIZE)
+
+
+def test_passes_the_plate_through_before_generating(blender_run):
+    before = pixels(blender_run, "before")
+    np.testing.assert_allclose(before, blender_run["plate"], atol=1e-4)
+
+
+def test_generate_fills_the_mask_and_keeps_the_rest(blender_run):
+    results = blender_run["results"]
+    assert results["generate"] == ["FINISHED"]
+    assert results["node"]["state"] == "DONE", results["node"]
+    assert results["result_sockets"][:1] == ["Combined"] and {"Fill", "Mask"} <= set(results["result_sockets"])
+    # Files straight from Image nodes are used as they are, not baked.
+    config = blender_run["config"]
+    assert results["inputs"] == {"plate": config["plate"], "mask": config["mask"]}
+    assert not results["bakes_after_files"]
+
+    filled, plate, mask = pixels(blender_run, "filled"), blender_run["plate"], blender_run["mask"]
+    assert np.isfinite(filled).all()
+    np.testing.assert_allclose(filled[~mask], plate[~mask], atol=1e-4)
+    inside = filled[mask][:, :3]
+    assert np.abs(inside - plate[mask][:, :3]).mean() > 0.05, "the masked region still shows the plate"
+    assert inside.mean() > 0.02, "the fill is black"
+    # Mix = 0 brings the plate back.
+    np.testing.assert_allclose(pixels(blender_run, "mix0"), plate, atol=1e-4)
+
+
+def test_headless_render_reuses_the_result(blender_run):
+    farm = blender_run["results"]["farm"]
+    assert len(farm["written"]) == 1 and Path(farm["written"][0]).is_file()
+    assert any("up to date" in line for line in farm["log"]), farm["log"]
+    import OpenEXR
+
+    rendered = OpenEXR.File(farm["written"][0]).parts[0].channels["RGBA"].pixels
+    np.testing.assert_allclose(rendered, pixels(blender_run, "filled"), atol=1e-4)
+
+
+def test_interactive_jobs_report_through_the_timer_and_cancel(blender_run):
+    results = blender_run["results"]
+    assert results["async_running"] == "RUNNING"
+    assert results["async"]["state"] == "DONE" and "from the cache" in results["async"]["message"]
+    cancelled = results["cancelled"]
+    assert cancelled["message"] == "Cancelled" and cancelled["state"] == "DONE"  # the earlier result stays
+    assert cancelled["key_kept"] == results["node"]["key"]
+
+
+def test_an_input_that_is_not_a_file_is_baked(blender_run):
+    results = blender_run["results"]
+    cache = Path(blender_run["config"]["cache"])
+    plate_pattern = results["baked_inputs"]["plate"]
+    assert plate_pattern.startswith(str(cache / "bakes")), plate_pattern
+    assert results["baked_inputs"]["mask"] == blender_run["config"]["mask"]
+    assert results["generate_baked"] == ["FINISHED"] and results["baked_node"]["state"] == "DONE"
+    assert results["output_nodes_left"] == []  # the temporary File Output node is gone
+
+    from genvfx.backend import images
+
+    baked = images.read_image(plate_pattern.replace("####", "0001"))
+    np.testing.assert_allclose(baked, blender_run["plate"], atol=1e-3)  # identity curves: the plate itself
+    out, plate, mask = pixels(blender_run, "baked"), blender_run["plate"], blender_run["mask"]
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out[~mask], plate[~mask], atol=2e-3)
+    assert np.abs(out[mask][:, :3] - plate[mask][:, :3]).mean() > 0.05
+
+
+def test_unconnected_node_reports_a_clear_error(blender_run):
+    results = blender_run["results"]
+    assert "nothing connected" in results["lonely_error"]
+    assert results["lonely_node"]["state"] == "ERROR"
+    assert "Image" in results["lonely_node"]["message"]
