@@ -1,0 +1,111 @@
+"""Debris Fill benchmarks: seconds per frame, worker + EXR overhead, preview latency,
+memory over sequence length. Prints figures; asserts nothing.
+
+    python benchmarks/bench_fill.py            # everything (several minutes on 2 cores)
+    python benchmarks/bench_fill.py --quick    # smaller plates, fewer frames
+
+Figures are ratios against a baseline measured in the same run on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from photos import photo_linear, rect_mask, write_mask_png, write_plate  # noqa: E402
+
+from genvfx.backend.client import WorkerClient  # noqa: E402
+from genvfx.backend.jobs import Job  # noqa: E402
+from genvfx.models.fill import fill  # noqa: E402
+
+HOLE = (0.35, 0.40, 0.70, 0.70)  # ~10% of the frame
+
+
+def make_shot(folder: Path, frames: int, size: tuple[int, int], pan: int = 3) -> tuple[str, str]:
+    width, height = size
+    photo = photo_linear("coffee", (width + pan * frames, height))
+    mask = rect_mask(height, width, HOLE)
+    for frame in range(1, frames + 1):
+        write_plate(folder / f"plate.{frame:04d}.exr", np.ascontiguousarray(photo[:, pan * frame:pan * frame + width]))
+        write_mask_png(folder / f"mask.{frame:04d}.png", mask)
+    return str(folder / "plate.####.exr"), str(folder / "mask.####.png")
+
+
+def timed(function, *args, **kwargs):
+    started = time.perf_counter()
+    result = function(*args, **kwargs)
+    return time.perf_counter() - started, result
+
+
+def job_for(plate: str, mask: str, frames: int, cache: Path, **settings) -> Job:
+    return Job(generator="fill", inputs={"plate": plate, "mask": mask}, frames=list(range(1, frames + 1)),
+               cache_dir=str(cache), **settings)
+
+
+def bench_overhead(root: Path, size, frames: int) -> None:
+    from genvfx.backend.images import as_rgba, read_image, read_mask
+
+    plate, mask = make_shot(root / "overhead", frames, size)
+    alone = 0.0
+    for frame in range(1, frames + 1):
+        image = as_rgba(read_image(plate.replace("####", f"{frame:04d}")))
+        hole = read_mask(mask.replace("####", f"{frame:04d}"))
+        seconds, _ = timed(fill, image, hole, seed=frame)
+        alone += seconds
+    client = WorkerClient()
+    client.ping(120)  # warm: the worker is started once and kept
+    end_to_end, result = timed(client.run, job_for(plate, mask, frames, root / "cache-overhead"))
+    client.close()
+    print(f"fill alone: {alone / frames:.2f} s/frame at {size[0]}x{size[1]} ({frames} frames)")
+    print(f"worker + EXR end to end: {end_to_end / frames:.2f} s/frame; ratio end-to-end / fill alone = "
+          f"{end_to_end / alone:.3f} (target <= 1.15)")
+
+
+def bench_full_resolution(root: Path, size) -> None:
+    plate, mask = make_shot(root / "full", 1, size)
+    client = WorkerClient()
+    client.ping(120)
+    seconds, _ = timed(client.run, job_for(plate, mask, 1, root / "cache-full"))
+    proxy, _ = timed(client.run, job_for(plate, mask, 1, root / "cache-full", proxy=0.5))
+    client.close()
+    print(f"full resolution {size[0]}x{size[1]}: {seconds:.2f} s/frame through the worker")
+    print(f"preview at 50% proxy (generate -> layer on disk, warm worker): {proxy:.2f} s "
+          f"= {proxy / seconds:.2f}x the full-resolution time")
+
+
+def bench_memory(root: Path, size, short: int, long: int) -> None:
+    plate, mask = make_shot(root / "memory", long, size, pan=1)
+    peaks = {}
+    for frames in (short, long):
+        client = WorkerClient()  # a fresh worker: its peak RSS is this job's alone
+        peaks[frames] = client.run(job_for(plate, mask, frames, root / f"cache-memory-{frames}"))["peak_rss_mb"]
+        client.close()
+    print(f"worker peak RSS: {peaks[short]:.0f} MB for {short} frames, {peaks[long]:.0f} MB for {long} frames "
+          f"(ratio {peaks[long] / peaks[short]:.3f}; must not grow with length)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        if args.quick:
+            bench_full_resolution(root, (960, 540))
+            bench_overhead(root, (320, 180), 3)
+            bench_memory(root, (96, 64), 5, 20)
+        else:
+            bench_full_resolution(root, (1920, 1080))
+            bench_overhead(root, (640, 360), 5)
+            bench_memory(root, (128, 72), 10, 100)
+
+
+if __name__ == "__main__":
+    main()
