@@ -30,6 +30,7 @@ HOLE = (0.35, 0.40, 0.70, 0.70)  # ~10% of the frame
 
 def make_shot(folder: Path, frames: int, size: tuple[int, int], pan: int = 3) -> tuple[str, str]:
     width, height = size
+    folder.mkdir(parents=True, exist_ok=True)
     photo = photo_linear("coffee", (width + pan * frames, height))
     mask = rect_mask(height, width, HOLE)
     for frame in range(1, frames + 1):

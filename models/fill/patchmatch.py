@@ -15,6 +15,16 @@ Wexler et al. 2007; "PatchMatch", Barnes et al. 2009), coarse to fine:
       cover it propose, weights ``exp(-d / sigma)``;
 * the finer level starts from the coarse NNF, upsampled, and votes once with it.
 
+Left alone, EM happily fills a large hole in a photograph with whatever region of the
+frame is most self-similar (a flat wall, a table top) however little it has to do with
+the hole's surroundings, and copies from a brighter or darker part of a gradient show as
+flat rectangles. So the search also compares a smooth colour *guide*: the local mean of
+the plate around each source patch against, for a target, a smooth interpolation of the
+plate's local means over the hole (pull-push). Its weight fades with the depth into the
+hole (a few patches), so the fill continues what surrounds it and matches its low
+frequencies at the edge, while the middle of a large hole stays free to take whatever
+texture fits. The votes are weighed by the same energy (patch distance plus guide).
+
 Distances are measured in a perceptual space (a display-like encoding of the
 linear values that compresses HDR highlights with a log) and on PCA-reduced patch
 descriptors, so one candidate costs ``k`` (~16-24) numbers instead of
@@ -38,7 +48,7 @@ from ...backend.errors import BadInput
 from ..runtime import torch_device
 
 #: Bump whenever the output for the same inputs changes (it is part of the cache key).
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 # Tuning. Kept together so a change here reminds one to bump GENERATOR_VERSION.
 _PCA_DIMS_MAX = 24          # descriptor length, at most
@@ -48,13 +58,16 @@ _PCA_SAMPLES = 8192         # source patches sampled to estimate the basis
 _COARSE_RADIUS = 0.5  # stop downsampling once the hole's inner radius <= this × patch
 _MIN_LEVEL_SIDE_PATCHES = 3  # a level is at least this many patches on its short side
 _EM_COARSEST = 8            # EM iterations at the coarsest level ...
-_EM_FINEST = 3              # ... and at the finest; levels between interpolate
+_EM_FINEST = 4              # ... and at the finest; levels between interpolate
 _PM_FIRST = 5               # PatchMatch iterations in a level's first EM iteration
 _PM_NEXT = 2                # ... and in the later ones
 _JUMPS = (8, 4, 2, 1)       # propagation jump lengths (largest first, jump flooding)
 _SIGMA_QUANTILE = 0.05  # vote weights exp(-d / quantile(d))
 _FINAL_SHARPNESS = 4.0      # the last vote of the finest level uses sigma / this
 _TEXTURE_WEIGHT = 1.0       # weight of the texture features in the distances
+_GUIDE_WEIGHT = 2.0         # weight of the colour guide, per pixel of a patch, at the hole's edge
+_GUIDE_DEPTH = 1.0          # ... falling as exp(-depth into the hole / (this × patch))
+_GUIDE_WINDOW = 1           # the guide is a local mean over a window this many patches across
 _CHUNK = 1 << 16            # targets per chunk when gathering whole patches
 
 
@@ -200,9 +213,9 @@ def _texture(img, known, window):
     return torch.where(stack[2:] > 1e-6, tex, torch.zeros_like(tex))
 
 
-def _down(img, known):
-    """Halve an image [C,H,W] averaging known pixels only; a coarse pixel is known when all four
-    fine pixels are (the coarse hole is the max-pooled fine hole)."""
+def _halve(img, known, coverage):
+    """Halve an image [C,H,W] averaging its known pixels only. A coarse pixel is known when
+    the share of its four fine pixels that are known exceeds ``coverage``."""
     import torch
     import torch.nn.functional as F
 
@@ -215,32 +228,28 @@ def _down(img, known):
         values = F.pad(values, pad, mode="replicate")
     num = F.avg_pool2d(values, 2)[0]
     den = F.avg_pool2d(weight, 2)[0, 0]
-    coarse_known = den > 1.0 - 1e-6
+    coarse_known = den > coverage
     coarse = torch.where(coarse_known[None], num / den.clamp_min(1e-12)[None], torch.zeros_like(num))
     return coarse.contiguous(), coarse_known
 
 
+def _down(img, known):
+    """One pyramid step: a coarse pixel is known when all four fine pixels are (the coarse
+    hole is the max-pooled fine hole)."""
+    return _halve(img, known, 1.0 - 1e-6)
+
+
 def _pull_push(img, known):
-    """A smooth fill of the unknown pixels (pull-push): the start of the coarsest level."""
+    """A smooth fill of the unknown pixels (pull-push): the start of the coarsest level, and the
+    colour guide over the hole."""
     import torch
     import torch.nn.functional as F
 
-    if bool(known.all()):
-        return img
-    if not bool(known.any()):
+    if bool(known.all()) or not bool(known.any()):
         return img
     height, width = known.shape
-    pad = (0, width % 2, 0, height % 2)
-    weight = known.to(img.dtype)[None, None]
-    values = (img * weight[0])[None]
-    if pad[1] or pad[3]:
-        weight = F.pad(weight, pad, mode="replicate")
-        values = F.pad(values, pad, mode="replicate")
-    num = F.avg_pool2d(values, 2)[0]
-    den = F.avg_pool2d(weight, 2)[0, 0]
-    coarse_known = den > 0
-    coarse = torch.where(coarse_known[None], num / den.clamp_min(1e-12)[None], torch.zeros_like(num))
-    coarse = _pull_push(coarse.contiguous(), coarse_known)
+    coarse, coarse_known = _halve(img, known, 0.0)
+    coarse = _pull_push(coarse, coarse_known)
     up = F.interpolate(coarse[None], scale_factor=2, mode="bilinear", align_corners=False)[0]
     up = up[:, :height, :width]
     return torch.where(known[None], img, up)
@@ -280,7 +289,7 @@ def _patch_offsets(width, radius, device):
 
     d = torch.arange(-radius, radius + 1, device=device)
     dy, dx = torch.meshgrid(d, d, indexing="ij")
-    return (dy * width + dx).reshape(-1), dy.reshape(-1), dx.reshape(-1)
+    return (dy * width + dx).reshape(-1)
 
 
 def _gather_patches(features_flat, centres, offsets):
@@ -295,7 +304,7 @@ def _gather_patches(features_flat, centres, offsets):
 class _Source:
     """One level's source: linear image, valid patch centres and their descriptors."""
 
-    def __init__(self, img, valid, radius, generator):
+    def __init__(self, img, valid, radius):
         import torch
 
         self.img = img                      # C,Hs,Ws linear
@@ -307,16 +316,16 @@ class _Source:
         self.lin_rows = img.reshape(img.shape[0], -1).t().contiguous()  # Hs*Ws, C
         self.features = _perceptual(img)
         self.radius = radius
-        self.generator = generator
+        self.guide = None                   # Hs*Ws, 3: colour guide (plate as the source only)
 
-    def basis(self, patch, generator):
+    def basis(self, generator):
         """PCA basis [C*p*p, k] of the source patches (perceptual features)."""
         import torch
 
         count = self.valid_idx.shape[0]
         take = min(count, _PCA_SAMPLES)
         pick = torch.randint(0, count, (take,), generator=generator, device=self.img.device)
-        offsets, _, _ = _patch_offsets(self.width, self.radius, self.img.device)
+        offsets = _patch_offsets(self.width, self.radius, self.img.device)
         vecs = _gather_patches(self.features.reshape(self.features.shape[0], -1),
                                self.valid_idx[pick], offsets).double()
         vecs = vecs - vecs.mean(0, keepdim=True)
@@ -375,6 +384,35 @@ class _Level:
         self.hy = torch.div(self.holes, self.width, rounding_mode="floor")
         self.hx = self.holes % self.width
         self.own_valid = (~self.dilated) & interior   # valid centres when the plate is the source
+        self.guide = None           # targets' colour guide [T,3] and its weight [T] (see _set_guide)
+        self.guide_weight = None
+
+
+def _set_guide(level, src, patch):
+    """The colour guide of a level whose source is the plate itself: the local mean of the encoded
+    known pixels (in a window ``_GUIDE_WINDOW`` patches across) for every pixel, pull-pushed over
+    the part of the hole that no known pixel reaches. Sources look it up at their centres, targets at
+    theirs, with a weight that fades with the target's depth into the hole."""
+    import cv2
+    import torch
+    import torch.nn.functional as F
+
+    known = ~level.hole
+    if not bool(known.any()):
+        return
+    window = 2 * (_GUIDE_WINDOW * patch // 2) + 1
+    weight = known.to(level.img.dtype)[None, None]
+    num = F.avg_pool2d((_encode(level.img[:3]) * weight[0])[None], window, stride=1, padding=window // 2,
+                       count_include_pad=False)[0]
+    den = F.avg_pool2d(weight, window, stride=1, padding=window // 2, count_include_pad=False)[0]
+    reached = den[0] > 1e-6
+    local = torch.where(reached[None], num / den.clamp_min(1e-6), torch.zeros_like(num))
+    guide = _pull_push(local, reached).reshape(3, -1).t().contiguous()
+    depth = cv2.distanceTransform(level.hole.cpu().numpy().astype(np.uint8), cv2.DIST_L2, 5)
+    depth = torch.from_numpy(depth).to(guide.device).reshape(-1).index_select(0, level.targets)
+    src.guide = guide
+    level.guide = guide.index_select(0, level.targets)
+    level.guide_weight = _GUIDE_WEIGHT * patch * patch * torch.exp(-depth / (_GUIDE_DEPTH * patch))
 
 
 # --------------------------------------------------------------------------- the algorithm
@@ -397,7 +435,10 @@ def _complete(plate, hole_np, source_np, seed, device, patch, on_step):
     # --- the pyramid
     import cv2
 
-    inner = float(cv2.distanceTransform(hole_np.astype(np.uint8), cv2.DIST_L2, 5).max())
+    if hole_np.all():  # only with an exemplar: the frame's own extent sets the pyramid
+        inner = min(hole_np.shape) / 2.0
+    else:
+        inner = float(cv2.distanceTransform(hole_np.astype(np.uint8), cv2.DIST_L2, 5).max())
     min_side = _MIN_LEVEL_SIDE_PATCHES * patch
     window = 2 * max(1, int(round(inner / (_COARSE_RADIUS * patch)))) + 1
     img = torch.cat([img, _texture(img, ~hole, window)], 0)
@@ -439,17 +480,22 @@ def _complete(plate, hole_np, source_np, seed, device, patch, on_step):
         l_img, l_hole, l_src = levels[li]
         level = _Level(l_img, l_hole, radius)
         if l_src is None:
-            src = _Source(level.img, level.own_valid, radius, generator)
+            src = _Source(level.img, level.own_valid, radius)
         else:
             sh, sw = l_src.shape[1:]
-            src = _Source(l_src, _interior(sh, sw, radius, device), radius, generator)
-        basis = src.basis(patch, generator)
+            src = _Source(l_src, _interior(sh, sw, radius, device), radius)
+        basis = src.basis(generator)
         src.describe(basis, patch)
+        if l_src is None:
+            _set_guide(level, src, patch)
 
         if prev is None:
             nnf = src.valid_idx[torch.randint(0, src.valid_idx.shape[0], level.targets.shape,
                                               generator=generator, device=device)]
-            level.img = _pull_push(level.img, ~level.hole)
+            if bool(level.hole.all()):
+                _vote(level, src, nnf, None, radius)
+            else:
+                level.img = _pull_push(level.img, ~level.hole)
         else:
             nnf = _upsample_nnf(prev, level, src, generator)
             _vote(level, src, nnf, None, radius)
@@ -457,17 +503,16 @@ def _complete(plate, hole_np, source_np, seed, device, patch, on_step):
         n_em = em_counts[li]
         for em in range(n_em):
             desc_t = _target_descriptors(level, basis, radius)
-            dist = _distance(desc_t, src.desc, nnf)
+            energy = _energy(level, src, desc_t, nnf)
             n_pm = _PM_FIRST if em == 0 else _PM_NEXT
             for _ in range(n_pm):
-                nnf, dist = _patchmatch_pass(level, src, desc_t, nnf, dist, generator)
-            inner_d = dist[level.target_in_hole] if bool(level.target_in_hole.any()) else dist
-            sigma = float(torch.quantile(inner_d[:1 << 24], _SIGMA_QUANTILE))
+                nnf, energy = _patchmatch_pass(level, src, desc_t, nnf, energy, generator)
+            inner_e = energy[level.target_in_hole] if bool(level.target_in_hole.any()) else energy
+            sigma = float(torch.quantile(inner_e[:1 << 24], _SIGMA_QUANTILE))
             if li == 0 and em == n_em - 1:
                 sigma /= _FINAL_SHARPNESS
             sigma = max(sigma, 1e-8)
-            weights = dist / sigma
-            _vote(level, src, nnf, weights, radius)
+            _vote(level, src, nnf, energy / sigma, radius)
             step += 1
             if on_step is not None:
                 on_step(step, total)
@@ -481,11 +526,21 @@ def _distance(desc_t, desc_s, candidates):
     return (desc_t - desc_s.index_select(0, candidates)).square_().sum(1)
 
 
+def _energy(level, src, desc_t, candidates):
+    """What the search minimises: the patch distance plus, with the plate as the source, the
+    weighted difference of the colour guides at the target and the candidate."""
+    energy = _distance(desc_t, src.desc, candidates)
+    if level.guide is not None:
+        apart = (level.guide - src.guide.index_select(0, candidates)).square_().sum(1)
+        energy = energy + level.guide_weight * apart
+    return energy
+
+
 def _target_descriptors(level, basis, radius):
     import torch
 
     features = _perceptual(level.img).reshape(level.img.shape[0], -1)
-    offsets, _, _ = _patch_offsets(level.width, radius, level.img.device)
+    offsets = _patch_offsets(level.width, radius, level.img.device)
     n = level.targets.shape[0]
     out = torch.empty(n, basis.shape[1], dtype=torch.float32, device=level.img.device)
     for start in range(0, n, _CHUNK):
@@ -501,7 +556,7 @@ def _snap(src, sy, sx):
     return src.nearest[sy * src.width + sx]
 
 
-def _patchmatch_pass(level, src, desc_t, nnf, dist, generator):
+def _patchmatch_pass(level, src, desc_t, nnf, energy, generator):
     import torch
 
     dev = nnf.device
@@ -511,11 +566,11 @@ def _patchmatch_pass(level, src, desc_t, nnf, dist, generator):
     n = nnf.shape[0]
 
     def consider(cand):
-        nonlocal nnf, dist
-        d = _distance(desc_t, src.desc, cand)
-        better = d < dist
+        nonlocal nnf, energy
+        e = _energy(level, src, desc_t, cand)
+        better = e < energy
         nnf = torch.where(better, cand, nnf)
-        dist = torch.where(better, d, dist)
+        energy = torch.where(better, e, energy)
 
     # Propagation: neighbour q = p + delta maps to s(q); p tries s(q) - delta.
     for jump in _JUMPS:
@@ -541,7 +596,7 @@ def _patchmatch_pass(level, src, desc_t, nnf, dist, generator):
         ox = torch.randint(-reach, reach + 1, (n,), generator=generator, device=dev)
         consider(_snap(src, sy + oy, sx + ox))
         reach //= 2
-    return nnf, dist
+    return nnf, energy
 
 
 def _upsample_nnf(prev, level, src, generator):

@@ -1,0 +1,259 @@
+"""Debris Fill's embedded completion (models/fill/patchmatch.py) on real photographs."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from genvfx.backend.errors import BadInput
+from genvfx.models.fill import fill
+
+from photos import photo_linear, rect_mask
+
+HOLE = (0.3, 0.3, 0.7, 0.7)
+
+
+def display(rgba: np.ndarray) -> np.ndarray:
+    """Linear RGB → a display-like encoding in [0, 1] (what a viewer compares)."""
+    return np.clip(rgba[..., :3], 0.0, 1.0) ** (1 / 2.2)
+
+
+def laplacian_std(rgba: np.ndarray, where: np.ndarray) -> float:
+    luma = display(rgba).mean(axis=-1).astype(np.float32)
+    return float(cv2.Laplacian(luma, cv2.CV_32F)[where].std())
+
+
+def inside(mask: np.ndarray, margin: int = 2) -> np.ndarray:
+    """The hole less a margin, so the measures do not see the plate around it."""
+    size = 2 * margin + 1
+    return cv2.erode((mask > 0.5).astype(np.uint8), np.ones((size, size), np.uint8)) > 0
+
+
+def ring(mask: np.ndarray, width: int = 8) -> np.ndarray:
+    """The plate just around the hole."""
+    size = 2 * width + 1
+    hole = mask > 0.5
+    return (cv2.dilate(hole.astype(np.uint8), np.ones((size, size), np.uint8)) > 0) & ~hole
+
+
+def telea(rgba: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """A smooth (diffusion) inpainting of the same hole: what "no texture" looks like."""
+    encoded = (display(rgba) * 255 + 0.5).astype(np.uint8)
+    smooth = cv2.inpaint(encoded, (mask > 0.5).astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    rgb = (smooth.astype(np.float32) / 255) ** 2.2
+    return np.dstack([rgb, np.ones(rgb.shape[:2], np.float32)])
+
+
+# --------------------------------------------------------------------------- the contract
+
+
+def test_outside_the_hole_is_the_plate_bit_for_bit():
+    plate = photo_linear("astronaut", (128, 96))
+    plate[..., :3] *= 3.0  # some HDR
+    # Soft edges: values <= 0.5 are not hole and must keep the plate's bits too.
+    mask = cv2.GaussianBlur(rect_mask(96, 128, HOLE), (9, 9), 3)
+    assert ((mask > 0) & (mask <= 0.5)).any() and ((mask > 0.5) & (mask < 1)).any()
+    kept = plate.copy()
+
+    out = fill(plate, mask, seed=2, device="cpu")
+
+    assert set(out) == {"Combined", "Fill", "Mask"}
+    assert np.array_equal(plate, kept), "the input plate was modified"
+    combined = out["Combined"]
+    assert combined.shape == plate.shape and combined.dtype == np.float32
+    outside = mask <= 0.5
+    assert np.array_equal(combined[outside], plate[outside])
+    assert np.array_equal(out["Mask"], mask) and out["Mask"].dtype == np.float32
+    assert np.array_equal(out["Fill"], combined * mask[..., None])
+    hole = mask > 0.5
+    assert np.isfinite(combined).all()
+    assert not np.array_equal(combined[hole], plate[hole]), "the hole was not filled"
+    np.testing.assert_allclose(combined[hole][:, 3], 1.0, atol=1e-6)  # an opaque plate stays opaque
+
+
+def test_same_seed_same_bytes_other_seed_other_fill():
+    plate = photo_linear("gravel", (128, 96))
+    mask = rect_mask(96, 128, HOLE)
+    hole = mask > 0.5
+
+    first = fill(plate, mask, seed=7, device="cpu")["Combined"]
+    again = fill(plate, mask, seed=7, device="cpu")["Combined"]
+    other = fill(plate, mask, seed=8, device="cpu")["Combined"]
+
+    assert first.tobytes() == again.tobytes()
+    assert not np.array_equal(first[hole], other[hole])
+    assert np.abs(display(first)[hole] - display(other)[hole]).mean() > 0.01
+
+
+# --------------------------------------------------------------------------- quality
+
+
+@pytest.mark.parametrize("name", ["brick", "gravel", "grass", "immunohistochemistry"])
+def test_texture_is_kept_in_a_photograph(name):
+    plate = photo_linear(name, (192, 144))
+    mask = rect_mask(144, 192, HOLE)
+    measured = inside(mask)
+
+    out = fill(plate, mask, seed=0, device="cpu")["Combined"]
+
+    original = laplacian_std(plate, measured)
+    filled = laplacian_std(out, measured)
+    smooth = laplacian_std(telea(plate, mask), measured)
+    assert filled > 0.5 * original, f"the fill is smooth: {filled:.4f} vs the photo's {original:.4f}"
+    assert filled < 2.0 * original, f"the fill is noisier than the photo: {filled:.4f} vs {original:.4f}"
+    assert filled > 3.0 * smooth, f"no more detail than a diffusion fill: {filled:.4f} vs {smooth:.4f}"
+    colour = display(out)[mask > 0.5].mean(axis=0)
+    around = display(plate)[ring(mask)].mean(axis=0)
+    np.testing.assert_allclose(colour, around, atol=0.05)
+
+
+def test_structure_of_a_photograph_reaches_into_the_hole():
+    # Astronaut: the orange suit left of and below the hole, the dark backdrop and the helmet right
+    # of it. A fill that settles on one flat region of the frame (the grey wall) fails, and so does
+    # one that is orange all over.
+    plate = photo_linear("astronaut", (192, 192))
+    mask = rect_mask(192, 192, (0.45, 0.42, 0.75, 0.72))
+    hole = mask > 0.5
+
+    out = fill(plate, mask, seed=0, device="cpu")["Combined"]
+
+    rgb = display(out)
+    orange = (rgb[..., 0] - rgb[..., 2] > 0.25) & hole
+    assert 0.1 < orange.sum() / hole.sum() < 0.9
+    measured = inside(mask)
+    assert laplacian_std(out, measured) > 3.0 * laplacian_std(telea(plate, mask), measured)
+
+
+def test_source_exemplar_sets_the_look():
+    plate = photo_linear("grass", (128, 96))  # grey
+    source = photo_linear("coffee", (150, 100))  # warm wood and red saucer
+    mask = rect_mask(96, 128, HOLE)
+    hole = mask > 0.5
+
+    out = fill(plate, mask, seed=0, device="cpu", source=source[..., :3])["Combined"]
+
+    colour = display(out)[hole].mean(axis=0)
+    to_source = np.abs(colour - display(source).reshape(-1, 3).mean(axis=0)).sum()
+    to_plate = np.abs(colour - display(plate)[~hole].mean(axis=0)).sum()
+    assert to_source < to_plate, f"the hole looks like the plate ({to_plate:.3f}), not the source ({to_source:.3f})"
+    assert colour[0] - colour[2] > 0.1, "the hole is not warm like the source"
+    assert np.array_equal(out[~hole], plate[~hole])
+
+
+def test_source_exemplar_fills_a_mask_over_the_whole_frame():
+    plate = photo_linear("grass", (96, 64))
+    source = photo_linear("brick", (128, 96))
+    mask = np.ones((64, 96), np.float32)
+
+    out = fill(plate, mask, seed=0, device="cpu", source=source)["Combined"]
+
+    assert np.isfinite(out).all()
+    assert laplacian_std(out, inside(mask, 4)) > 0.5 * laplacian_std(source, inside(np.ones((96, 128)), 4))
+    assert abs(display(out).mean() - display(source).mean()) < 0.05
+
+
+def test_hdr_values_survive():
+    plate = photo_linear("gravel", (128, 96))
+    plate[..., :3] *= 8.0
+    spots = np.random.default_rng(0).random((96, 128)) > 0.97  # highlights all over the texture
+    plate[spots, :3] = 50.0
+    mask = rect_mask(96, 128, HOLE)
+    hole = mask > 0.5
+
+    out = fill(plate, mask, seed=1, device="cpu")["Combined"]
+
+    filled = out[hole][:, :3]
+    assert np.isfinite(out).all()
+    assert np.array_equal(out[~hole], plate[~hole])
+    assert filled.max() > 20.0, "highlights were clipped or averaged away"
+    assert filled.max() <= 50.0 * (1 + 1e-5) and filled.min() >= 0.0
+    assert (filled > 1.0).mean() > 0.5  # the plate is mostly above 1.0; so is the fill
+    assert 0.7 < filled.mean() / plate[~hole][:, :3].mean() < 1.4
+
+
+# --------------------------------------------------------------------------- edge cases
+
+
+def test_empty_mask_gives_the_plate_back():
+    plate = photo_linear("coffee", (96, 64))
+    mask = np.zeros((64, 96), np.float32)
+    calls = []
+
+    out = fill(plate, mask, on_step=lambda step, of: calls.append((step, of)))
+
+    assert np.array_equal(out["Combined"], plate)
+    assert not out["Fill"].any()
+    assert calls == [(1, 1)]
+
+
+def test_mask_over_everything_has_nothing_to_sample_from():
+    plate = photo_linear("coffee", (96, 64))
+    with pytest.raises(BadInput, match="nothing to sample from"):
+        fill(plate, np.ones((64, 96), np.float32), device="cpu")
+
+
+def test_mask_leaving_a_border_thinner_than_a_patch_is_refused():
+    plate = photo_linear("coffee", (96, 64))
+    mask = np.ones((64, 96), np.float32)
+    mask[:3], mask[-3:], mask[:, :3], mask[:, -3:] = 0, 0, 0, 0
+    with pytest.raises(BadInput, match="nothing to sample from"):
+        fill(plate, mask, device="cpu", patch_size=7)
+
+
+def test_mask_leaving_a_thin_border_fills_from_it():
+    plate = photo_linear("brick", (96, 64))
+    mask = np.ones((64, 96), np.float32)
+    mask[:10], mask[-10:], mask[:, :10], mask[:, -10:] = 0, 0, 0, 0
+    hole = mask > 0.5
+
+    out = fill(plate, mask, seed=0, device="cpu")["Combined"]
+
+    assert np.isfinite(out).all()
+    assert np.array_equal(out[~hole], plate[~hole])
+    colour = display(out)[hole].mean()
+    assert abs(colour - display(plate)[~hole].mean()) < 0.08
+
+
+@pytest.mark.parametrize("plate, mask, patch_size, match", [
+    (np.zeros((32, 32, 3), np.float32), np.zeros((32, 32), np.float32), 7, "RGBA"),
+    (np.zeros((32, 32, 4), np.float32), np.zeros((32, 30), np.float32), 7, "mask is 30×32"),
+    (np.zeros((32, 32, 4), np.float32), np.zeros((32, 32), np.float32), 6, "odd"),
+    (np.zeros((5, 32, 4), np.float32), np.zeros((5, 32), np.float32), 7, "smaller than one patch"),
+    (np.full((32, 32, 4), np.nan, np.float32), np.zeros((32, 32), np.float32), 7, "NaN"),
+])
+def test_bad_inputs_are_refused_clearly(plate, mask, patch_size, match):
+    with pytest.raises(BadInput, match=match):
+        fill(plate, mask, patch_size=patch_size, device="cpu")
+
+
+# --------------------------------------------------------------------------- progress and cancel
+
+
+def test_progress_counts_up_to_its_total():
+    plate = photo_linear("coffee", (128, 96))
+    mask = rect_mask(96, 128, HOLE)
+    calls = []
+
+    fill(plate, mask, device="cpu", on_step=lambda step, of: calls.append((step, of)))
+
+    steps = [step for step, _ in calls]
+    totals = {of for _, of in calls}
+    assert len(totals) == 1 and len(calls) > 1
+    assert steps == list(range(1, totals.pop() + 1))
+
+
+def test_raising_in_on_step_cancels():
+    class Stop(Exception):
+        pass
+
+    calls = []
+
+    def on_step(step, of):
+        calls.append(step)
+        if step == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        fill(photo_linear("coffee", (128, 96)), rect_mask(96, 128, HOLE), device="cpu", on_step=on_step)
+    assert calls == [1, 2]
