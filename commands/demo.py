@@ -19,6 +19,7 @@ import numpy as np
 
 from ..backend import images, layers, preview, sequences
 from ..backend.client import WorkerClient
+from ..backend.errors import BadInput
 from ..backend.jobs import Job
 from .progress import run_with_progress
 
@@ -27,6 +28,9 @@ PLATE, MASK = "plate.####.exr", "mask.####.png"
 
 
 def copy_assets(out: Path) -> tuple[str, str, list[int]]:
+    if not sorted(ASSETS.glob("plate.*.exr")):
+        raise BadInput(f"The demo shot is missing from this install ({ASSETS})",
+                       "Reinstall genvfx from a full checkout or wheel (assets/demo/ holds the plate).")
     shot = out / "plate"
     shot.mkdir(parents=True, exist_ok=True)
     for source in sorted(ASSETS.glob("plate.*.exr")) + sorted(ASSETS.glob("mask.*.png")):
