@@ -17,6 +17,7 @@ import numpy as np
 from . import images, layers, provenance, sequences
 from .errors import GenVFXError, JobCancelled
 from .jobs import Job
+from .loaded_models import LoadedModels
 from ..models import registry
 
 
@@ -69,16 +70,17 @@ class JobEvents:
 
 def model_for(job: Job, model_folders: list[str] | None = None) -> registry.ModelManifest:
     manifest = registry.find_model(job.model_id, model_folders, slot=job.generator)
-    if manifest.id != job.spec.default_model:
-        raise GenVFXError("model", f"Model '{manifest.id}' ({manifest.framework}) has no adapter in this version",
-                          f"Use the embedded default '{job.spec.default_model}'.")
     registry.verify(manifest)
     return manifest
 
 
-def run_job(job: Job, events: JobEvents | None = None, model_folders: list[str] | None = None) -> dict:
-    """Compute every frame of ``job`` not already in the cache; returns the job_done fields."""
+def run_job(job: Job, events: JobEvents | None = None, model_folders: list[str] | None = None,
+            loaded: LoadedModels | None = None) -> dict:
+    """Compute every frame of ``job`` not already in the cache; returns the job_done fields.
+    ``loaded`` keeps models between jobs (the worker's); without it the model is loaded
+    for this job only, and only when a frame needs computing."""
     events = events or JobEvents()
+    loaded = loaded if loaded is not None else LoadedModels()
     started = time.perf_counter()
     job.validate()
     manifest = model_for(job, model_folders)
@@ -99,7 +101,8 @@ def run_job(job: Job, events: JobEvents | None = None, model_folders: list[str] 
             events.progress(frame, step, of, index, len(job.frames))
 
         try:
-            passes = job.spec.run_frame(reader, job, frame, on_step)
+            model = loaded.get(manifest, job.device, job.spec.load_model)
+            passes = job.spec.run_frame(reader, job, frame, on_step, model)
         except (GenVFXError, JobCancelled) as error:
             error.frame = frame if error.frame is None else error.frame
             raise

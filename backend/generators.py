@@ -20,7 +20,8 @@ class GeneratorSpec:
     optional_inputs: tuple[str, ...]
     default_model: str
     version_of: Callable[[], str]
-    run_frame: Callable  # (FrameInputs, job, model_loader, on_step) -> {pass: array}
+    load_model: Callable  # (manifest, device) -> the model run_frame is given
+    run_frame: Callable  # (FrameReader, job, frame, on_step, model) -> {pass: array}
 
     @property
     def version(self) -> str:
@@ -31,6 +32,12 @@ def _fill_version() -> str:
     from ..models.fill import GENERATOR_VERSION
 
     return GENERATOR_VERSION
+
+
+def _load_fill(manifest, device: str):
+    from ..models import fill
+
+    return fill.load(manifest, device)
 
 
 def _resize(image: np.ndarray, scale: float, interpolation=None) -> np.ndarray:
@@ -51,9 +58,7 @@ def check_finite(image: np.ndarray, role: str, frame: int) -> np.ndarray:
     return image
 
 
-def _run_fill(read, job, frame: int, on_step) -> dict[str, np.ndarray]:
-    from ..models.fill import fill
-
+def _run_fill(read, job, frame: int, on_step, fill) -> dict[str, np.ndarray]:
     plate = check_finite(read.rgba("plate", frame), "plate", frame)
     mask = check_finite(read.mask("mask", frame), "mask", frame)
     if plate.shape[:2] != mask.shape[:2]:
@@ -67,8 +72,7 @@ def _run_fill(read, job, frame: int, on_step) -> dict[str, np.ndarray]:
     plate, mask = _resize(plate, scale), _resize(mask, scale)
     if source is not None:
         source = _resize(check_finite(source, "source image", frame), scale)
-    return fill(plate, mask, seed=frame_seed(job.seed, frame), source=source, device=job.device,
-                patch_size=int(job.params.get("patch_size", 7)), on_step=on_step)
+    return fill(plate, mask, seed=frame_seed(job.seed, frame), source=source, on_step=on_step, **job.params)
 
 
 def frame_seed(seed: int, frame: int) -> int:
@@ -80,7 +84,8 @@ GENERATORS = {
     "fill": GeneratorSpec(
         name="fill", label="Debris Fill", layer="DebrisFill",
         required_inputs=("plate", "mask"), optional_inputs=("source",),
-        default_model="genvfx.fill.patchmatch", version_of=_fill_version, run_frame=_run_fill,
+        default_model="genvfx.fill.patchmatch", version_of=_fill_version, load_model=_load_fill,
+        run_frame=_run_fill,
     ),
 }
 

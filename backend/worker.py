@@ -18,6 +18,7 @@ from . import protocol
 from .errors import GenVFXError, JobCancelled
 from .executor import JobEvents, run_job
 from .jobs import Job
+from .loaded_models import LoadedModels
 
 
 class Worker:
@@ -27,6 +28,7 @@ class Worker:
         self._jobs: queue.Queue = queue.Queue()
         self._cancelled: set[str] = set()
         self.model_folders = model_folders
+        self.loaded = LoadedModels()
 
     def send(self, message: dict) -> None:
         with self._write_lock:
@@ -49,7 +51,7 @@ class Worker:
     def _run(self, job_id: str, job_data: dict) -> None:
         try:
             job = Job.from_dict(job_data)
-            result = run_job(job, self._events(job_id), self.model_folders)
+            result = run_job(job, self._events(job_id), self.model_folders, self.loaded)
             self.send(protocol.job_done(job_id, **result))
         except JobCancelled as cancelled:
             self.send(protocol.cancelled(job_id, cancelled.frame))
@@ -78,7 +80,7 @@ class Worker:
         elif op == "cancel":
             self._cancelled.add(request["job_id"])
         elif op == "release":
-            release_models()
+            self.loaded.release()  # a job running now keeps its own reference to its model
             self.send({"type": "released"})
         elif op == "ping":
             from .. import __version__
@@ -105,16 +107,6 @@ class Worker:
                 break
         self._jobs.put(None)
         job_thread.join()
-
-
-def release_models() -> None:
-    """Give back what models hold (GPU memory above all)."""
-    try:
-        import torch
-    except ImportError:
-        return
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
 
 
 def main(model_folders: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ is an error rather than a silent fallback, so a farm node without a GPU says so.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from ..backend.errors import GenVFXError
@@ -28,6 +29,19 @@ def torch_available() -> bool:
     return True
 
 
+def cpu_threads() -> int | None:
+    """The CPU threads a model may use: ``GENVFX_THREADS`` when set (a farm node whose
+    cores are shared; intra-op threads slow down many times over when they compete for
+    cores), else the library's own default."""
+    value = os.environ.get("GENVFX_THREADS", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise GenVFXError("config", f"GENVFX_THREADS must be a whole number of 1 or more, got '{value}'",
+                          "Unset it to use every core.")
+    return int(value)
+
+
 def torch_device(device: str = "auto"):
     """The torch device to run on: CUDA when asked for or (``auto``) available, else CPU."""
     _check_device(device)
@@ -38,6 +52,9 @@ def torch_device(device: str = "auto"):
             "dependency", "PyTorch is not installed in the backend's Python",
             "Install it with: pip install 'genvfx[torch]' (or use the add-on's 'Set up backend').",
         ) from exc
+    threads = cpu_threads()
+    if threads is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
     has_cuda = torch.cuda.is_available()
     if device == "cuda" and not has_cuda:
         raise GenVFXError("device", "CUDA was asked for but no CUDA device is available",
@@ -88,6 +105,7 @@ def onnx_session(path: str, device: str = "auto", threads: int | None = None) ->
     import onnxruntime as ort
 
     options = ort.SessionOptions()
+    threads = threads or cpu_threads()
     if threads:
         options.intra_op_num_threads = threads
     try:

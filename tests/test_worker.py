@@ -175,3 +175,16 @@ def test_cli_fill_writes_to_out_and_fails_with_one_line(small_shot, tmp_path, ca
     assert main(["fill", "--plate", str(small_shot / "plate.####.exr"), "--mask", str(small_shot / "mask.####.png"),
                  "--out", str(out), "--frames", "5-6"]) == 2
     assert "frame 5 is missing" in capsys.readouterr().err
+
+
+def test_models_stay_loaded_between_jobs_until_released(small_shot, tmp_path):
+    from genvfx.backend.executor import run_job
+    from genvfx.backend.loaded_models import LoadedModels
+
+    loaded = LoadedModels()
+    run_job(fill_job(small_shot, tmp_path, frames=[1]), loaded=loaded)
+    model = next(iter(loaded._models.values()))
+    run_job(fill_job(small_shot, tmp_path, frames=[2]), loaded=loaded)
+    assert len(loaded) == 1 and next(iter(loaded._models.values())) is model
+    loaded.release()
+    assert len(loaded) == 0
