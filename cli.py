@@ -31,6 +31,15 @@ def build_parser() -> argparse.ArgumentParser:
     fill.add_argument("--source", help="exemplar image to take texture from instead of the plate")
     fill.add_argument("--proxy", type=float, default=1.0, choices=(0.25, 0.5, 1.0), help="resolution scale")
     fill.add_argument("--patch-size", type=int, default=7, help="patch size in pixels (odd)")
+    temporal = fill.add_argument_group(
+        "over a shot", "Key frames are filled, the frames between them get the fill carried along by optical flow.")
+    keys = temporal.add_mutually_exclusive_group()
+    keys.add_argument("--key-interval", type=int, metavar="N", help="a key frame every N frames (default: 12)")
+    keys.add_argument("--key-frames", metavar="LIST", help="the key frames, e.g. 1,13,25")
+    temporal.add_argument("--hold", action="store_true",
+                          help="locked-off shot: one fill (the first key frame's) for every frame")
+    temporal.add_argument("--temporal", choices=("propagate", "hold", "off"),
+                          help="propagate (default), hold, or off (every frame filled on its own)")
     _add_common(fill)
 
     render = commands.add_parser("render", help="generate stale genvfx nodes in a .blend and render its compositor")

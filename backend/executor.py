@@ -74,11 +74,55 @@ def model_for(job: Job, model_folders: list[str] | None = None) -> registry.Mode
     return manifest
 
 
+class CachedFrames:
+    """The frames of a job already written, read back: what generators whose frames depend
+    on each other (a fill carried from its key frames) build on."""
+
+    def __init__(self, job: Job, key: str):
+        self.job, self.key = job, key
+
+    def has(self, frame: int) -> bool:
+        return frame_is_current(self.job.frame_path(self.key, frame), self.key)
+
+    def read(self, frame: int) -> dict[str, np.ndarray]:
+        """``{pass: array}`` of ``frame`` as written (float32, so exactly what was computed)."""
+        return layers.read_layers(self.job.frame_path(self.key, frame))[self.job.layer]
+
+
+class _Progress:
+    """Progress events of a job whose frames may be computed in any order: ``done`` counts
+    the frames finished (cached or computed), ``frame`` is the one being worked on."""
+
+    def __init__(self, events: JobEvents, total: int, done: int):
+        self.events, self.total, self.done = events, total, done
+        self.frame: int | None = None
+
+    def on_step_for(self, frame: int) -> Callable[[int, int], None]:
+        self.frame = frame
+        self.events.check_cancel()
+
+        def on_step(step: int, of: int) -> None:
+            self.frame = frame
+            self.events.check_cancel()
+            self.events.progress(frame, step, of, self.done, self.total)
+
+        return on_step
+
+
+def _frame_by_frame(read, job: Job, todo: list[int], results, progress_for, model):
+    for frame in todo:
+        yield frame, job.spec.run_frame(read, job, frame, progress_for(frame), model)
+
+
 def run_job(job: Job, events: JobEvents | None = None, model_folders: list[str] | None = None,
             loaded: LoadedModels | None = None) -> dict:
     """Compute every frame of ``job`` not already in the cache; returns the job_done fields.
     ``loaded`` keeps models between jobs (the worker's); without it the model is loaded
-    for this job only, and only when a frame needs computing."""
+    for this job only, and only when a frame needs computing.
+
+    A generator computes frame by frame (``run_frame``) or, when its frames depend on each
+    other, over the whole list of missing frames (``run_frames``), in the order it needs,
+    reading frames already written back through :class:`CachedFrames`."""
     events = events or JobEvents()
     loaded = loaded if loaded is not None else LoadedModels()
     started = time.perf_counter()
@@ -88,39 +132,42 @@ def run_job(job: Job, events: JobEvents | None = None, model_folders: list[str] 
     key = job.key(manifest.hash, input_hashes)
     output_dir = job.output_dir(key)
     reader = FrameReader(job)
+    results = CachedFrames(job, key)
+    todo = []
+    for frame in job.frames:
+        if results.has(frame):
+            events.frame_done(frame, str(job.frame_path(key, frame)), True)
+        else:
+            todo.append(frame)
+    progress = _Progress(events, len(job.frames), len(job.frames) - len(todo))
     computed = []
-    for index, frame in enumerate(job.frames):
-        path = job.frame_path(key, frame)
-        if frame_is_current(path, key):
-            events.frame_done(frame, str(path), True)
-            continue
+    if todo:
         events.check_cancel()
-
-        def on_step(step: int, of: int, frame=frame, index=index) -> None:
-            events.check_cancel()
-            events.progress(frame, step, of, index, len(job.frames))
-
         try:
             model = loaded.get(manifest, job.device, job.spec.load_model)
-            passes = job.spec.run_frame(reader, job, frame, on_step, model)
+            produce = job.spec.run_frames or _frame_by_frame
+            for frame, passes in produce(reader, job, todo, results, progress.on_step_for, model):
+                progress.frame = frame
+                path = job.frame_path(key, frame)
+                header = provenance.frame_header(job, key, frame, manifest.hash, input_hashes)
+                layers.write_layer(path, job.layer, passes, header)
+                if not job.output_dir_override:
+                    provenance.append_ledger(job.cache_dir, header, path)
+                computed.append(frame)
+                progress.done += 1
+                events.frame_done(frame, str(path), False)
         except (GenVFXError, JobCancelled) as error:
-            error.frame = frame if error.frame is None else error.frame
+            error.frame = progress.frame if error.frame is None else error.frame
             raise
         except MemoryError as exc:
-            raise GenVFXError("out_of_memory", f"Out of memory while generating frame {frame}",
-                              "Use a lower proxy scale or a smaller mask, or free memory.", frame) from exc
-        header = provenance.frame_header(job, key, frame, manifest.hash, input_hashes)
-        layers.write_layer(path, job.layer, passes, header)
-        if not job.output_dir_override:
-            provenance.append_ledger(job.cache_dir, header, path)
-        computed.append(frame)
-        events.frame_done(frame, str(path), False)
+            raise GenVFXError("out_of_memory", f"Out of memory while generating frame {progress.frame}",
+                              "Use a lower proxy scale or a smaller mask, or free memory.", progress.frame) from exc
     return {
         "key": key,
         "output_dir": str(output_dir),
         "pattern": str(job.sequence_pattern(key)),
         "frames": list(job.frames),
-        "computed": computed,
+        "computed": sorted(computed),
         "seconds": round(time.perf_counter() - started, 3),
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }

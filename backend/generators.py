@@ -4,7 +4,7 @@ frame is computed from files. ``models/`` does the pixels; this module does the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -22,6 +22,12 @@ class GeneratorSpec:
     version_of: Callable[[], str]
     load_model: Callable  # (manifest, device) -> the model run_frame is given
     run_frame: Callable  # (FrameReader, job, frame, on_step, model) -> {pass: array}
+    # For generators whose frames depend on each other (e.g. a fill carried along the shot):
+    # (FrameReader, job, todo, results, progress_for, model) -> iterator of (frame, passes),
+    # yielding every frame of ``todo`` once, in any order; ``results.read(frame)`` gives the
+    # passes of a frame already written (cached or yielded earlier in this run), and
+    # ``progress_for(frame)`` the on_step(step, of) to report (and cancel) through.
+    run_frames: Callable | None = None
 
     @property
     def version(self) -> str:
@@ -30,8 +36,9 @@ class GeneratorSpec:
 
 def _fill_version() -> str:
     from ..models.fill import GENERATOR_VERSION
+    from ..models.fill.temporal import TEMPORAL_VERSION
 
-    return GENERATOR_VERSION
+    return f"{GENERATOR_VERSION}+t{TEMPORAL_VERSION}"
 
 
 def _load_fill(manifest, device: str):
@@ -58,7 +65,8 @@ def check_finite(image: np.ndarray, role: str, frame: int) -> np.ndarray:
     return image
 
 
-def _run_fill(read, job, frame: int, on_step, fill) -> dict[str, np.ndarray]:
+def _fill_inputs(read, job, frame: int):
+    """A frame's plate, mask and source at the job's proxy scale."""
     plate = check_finite(read.rgba("plate", frame), "plate", frame)
     mask = check_finite(read.mask("mask", frame), "mask", frame)
     if plate.shape[:2] != mask.shape[:2]:
@@ -72,7 +80,62 @@ def _run_fill(read, job, frame: int, on_step, fill) -> dict[str, np.ndarray]:
     plate, mask = _resize(plate, scale), _resize(mask, scale)
     if source is not None:
         source = _resize(check_finite(source, "source image", frame), scale)
-    return fill(plate, mask, seed=frame_seed(job.seed, frame), source=source, on_step=on_step, **job.params)
+    return plate, mask, source
+
+
+def _run_fill(read, job, frame: int, on_step, fill) -> dict[str, np.ndarray]:
+    """One frame filled on its own (the temporal options do not apply)."""
+    from ..models.fill.temporal import TemporalOptions
+
+    _, params = TemporalOptions.split(job.params)
+    plate, mask, source = _fill_inputs(read, job, frame)
+    return fill(plate, mask, seed=frame_seed(job.seed, frame), source=source, on_step=on_step, **params)
+
+
+def _run_fill_frames(read, job, todo: list[int], results, progress_for, fill) -> Iterator[tuple[int, dict]]:
+    """Debris Fill over a shot (see :mod:`genvfx.models.fill.temporal`): key frames first,
+    filled on their own, then the frames between them by propagation from the keys as
+    written to the cache — so a frame computed again after a crash reads the same keys and
+    gets the same bytes as in an uninterrupted run."""
+    from ..models.fill import temporal
+
+    options, params = temporal.TemporalOptions.split(job.params)
+    if options.mode == "off":
+        for frame in todo:
+            yield frame, _run_fill(read, job, frame, progress_for(frame), fill)
+        return
+    keys = options.keys(job.frames)
+    todo = set(todo)
+    for key in keys:
+        if key in todo:
+            yield key, _run_fill(read, job, key, progress_for(key), fill)
+
+    def load(frame: int):
+        plate, mask, _ = _fill_inputs(read, job, frame)
+        return plate, mask
+
+    if options.mode == "hold":
+        key_combined = results.read(keys[0])["Combined"]
+        for frame in sorted(todo - set(keys)):
+            progress_for(frame)(0, 1)
+            yield frame, temporal.hold_frame(key_combined, *load(frame))
+            progress_for(frame)(1, 1)
+        return
+
+    def resynthesise(frame: int, image, redo, backward: bool, on_step):
+        _, _, source = _fill_inputs(read, job, frame)
+        seed = frame_seed(job.seed, frame) ^ (0x2545F491 if backward else 0)
+        return fill(image, redo, seed=seed, source=source, on_step=on_step, **params)["Combined"]
+
+    for previous, between, following in temporal.windows(job.frames, keys):
+        wanted = todo.intersection(between)
+        if not wanted:
+            continue
+        yield from temporal.propagate_window(
+            between, load,
+            (previous, results.read(previous)["Combined"]) if previous is not None else None,
+            (following, results.read(following)["Combined"]) if following is not None else None,
+            resynthesise, progress_for, wanted)
 
 
 def frame_seed(seed: int, frame: int) -> int:
@@ -85,7 +148,7 @@ GENERATORS = {
         name="fill", label="Debris Fill", layer="DebrisFill",
         required_inputs=("plate", "mask"), optional_inputs=("source",),
         default_model="genvfx.fill.patchmatch", version_of=_fill_version, load_model=_load_fill,
-        run_frame=_run_fill,
+        run_frame=_run_fill, run_frames=_run_fill_frames,
     ),
 }
 

@@ -5,9 +5,33 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..backend import sequences
+from ..backend.errors import BadInput
 from ..backend.client import WorkerClient
 from ..backend.jobs import Job
+from ..models.fill.temporal import DEFAULT_KEY_INTERVAL
 from .progress import run_with_progress
+
+
+def job_params(args) -> dict:
+    """The generator parameters of ``genvfx fill``: patch size and how the shot is treated
+    (always written out, so the cache key names the behaviour)."""
+    mode = args.temporal or ("hold" if args.hold else "propagate")
+    if args.hold and mode != "hold":
+        raise BadInput(f"--hold contradicts --temporal {mode}", "Give one of them.")
+    params = {"patch_size": args.patch_size, "temporal": mode}
+    if mode == "off":
+        return params
+    if args.key_frames:
+        try:
+            params["key_frames"] = sorted({int(part) for part in args.key_frames.replace(" ", "").split(",") if part})
+        except ValueError:
+            raise BadInput(f"Cannot read the key frames '{args.key_frames}'",
+                           "Give frame numbers such as 1,13,25.") from None
+        if not params["key_frames"]:
+            raise BadInput("No key frames given", "Give frame numbers such as 1,13,25.")
+    elif mode == "propagate" or args.key_interval is not None:
+        params["key_interval"] = DEFAULT_KEY_INTERVAL if args.key_interval is None else args.key_interval
+    return params
 
 
 def main(args) -> int:
@@ -17,7 +41,7 @@ def main(args) -> int:
     if args.source:
         inputs["source"] = str(Path(args.source).resolve())
     job = Job(generator="fill", inputs=inputs, frames=frames, seed=args.seed, model=args.model,
-              proxy=args.proxy, device=args.device, params={"patch_size": args.patch_size},
+              proxy=args.proxy, device=args.device, params=job_params(args),
               output_dir_override=str(Path(args.out).resolve()))
     client = WorkerClient(python=args.python, model_folders=args.model_path)
     try:

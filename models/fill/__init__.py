@@ -3,7 +3,9 @@
 ``load(manifest, device)`` gives the filler for a model from the registry: a callable
 ``(plate, mask, *, seed, source, on_step, **params) -> {"Combined", "Fill", "Mask"}``
 on float32 scene-linear premultiplied RGBA arrays. The embedded default (framework
-``builtin``) is exemplar-based completion (:mod:`.patchmatch`).
+``builtin``) is exemplar-based completion (:mod:`.patchmatch`); production models run
+through :mod:`.adapters` (``onnx``: LaMa-style inpainting nets; ``diffusers``: SD, SDXL
+and FLUX inpainting pipelines).
 """
 
 from __future__ import annotations
@@ -12,15 +14,27 @@ from functools import partial
 from typing import Callable
 
 from ...backend.errors import GenVFXError
-from .patchmatch import GENERATOR_VERSION, fill
+from .adapters import ADAPTERS_VERSION, LOADERS
+from .patchmatch import GENERATOR_VERSION as PATCHMATCH_VERSION
+from .patchmatch import fill
+
+#: Debris Fill's version in cache keys: the embedded default's and the adapters'.
+GENERATOR_VERSION = f"{PATCHMATCH_VERSION}.{ADAPTERS_VERSION}"
 
 
 def load(manifest, device: str = "auto") -> Callable:
     """The filler for ``manifest`` (a :class:`~genvfx.models.registry.ModelManifest`)."""
+    if manifest.slot != "fill":
+        raise GenVFXError("model", f"Model '{manifest.id}' is a {manifest.slot} model, not a Debris Fill model",
+                          "Pick a model made for Debris Fill (slot 'fill').")
     if manifest.framework == "builtin":
         return partial(fill, device=device)
-    raise GenVFXError("model", f"Model '{manifest.id}' ({manifest.framework}) has no Debris Fill adapter in this version",
-                      "Use the embedded default 'genvfx.fill.patchmatch'.")
+    loader = LOADERS.get(manifest.framework)
+    if loader is None:
+        raise GenVFXError("model", f"Model '{manifest.id}' ({manifest.framework}) has no Debris Fill adapter in this version",
+                          f"Debris Fill runs {', '.join(sorted(LOADERS))} models, or the embedded default "
+                          "'genvfx.fill.patchmatch'.")
+    return loader(manifest, device)
 
 
 __all__ = ["GENERATOR_VERSION", "fill", "load"]

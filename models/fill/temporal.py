@@ -1,0 +1,353 @@
+"""Debris Fill over a shot: key frames filled, the fill carried along by optical flow.
+
+A plate is a shot, and on a moving shot a fill synthesised frame by frame boils: every
+frame picks other patches. So only **key frames** are synthesised (every ``key_interval``
+frames, or the frames given); the frames between them get the key fills *carried along
+the shot* by optical flow:
+
+* **Flow.** Dense optical flow between neighbouring plates (OpenCV's DIS, no weights).
+  Inside the hole the plate shows what is to be removed, so its flow means nothing there:
+  the grey image is pre-filled over the hole, and the flow of the (dilated) hole — and of
+  pixels whose match lands in the other frame's hole — is replaced by a smooth
+  interpolation of the flow around it (pull-push). A pan or a zoom is continued exactly.
+* **Propagation.** For each hole pixel ``p`` of frame ``t``, ``q = p + flow(t→t−1)(p)`` is
+  where it was one frame earlier. If ``q`` lies outside the previous hole it shows real
+  background (revealed plate, taken from the plate); inside, the previous frame's fill.
+  Fill that came from the key is not resampled frame after frame (which would blur it):
+  each pixel keeps its position in the key frame, composed along the flows, and is
+  sampled once from the key's fill.
+* **Disocclusions.** A pixel whose ``q`` falls outside the frame, or whose flow fails the
+  forward/backward consistency check (``|f(p) + b(p + f(p))|² > 0.01 (|f|² + |b|²) + 0.5``,
+  Sundaram et al. 2010: an occlusion), cannot be explained by the flow; only those pixels
+  are synthesised again, with the job's filler, and carry a low confidence onwards.
+* **Blend.** Between two keys ``k0 < t < k1`` the fill is propagated forward from ``k0``
+  and backward from ``k1`` and mixed with weights ``(1 − w) c_f`` and ``w c_b``,
+  ``w = (t − k0) / (k1 − k0)`` (``c`` the confidences), so the fill reaches each key
+  exactly: no jump at a key frame. Before the first key only the backward propagation
+  exists, after the last only the forward one.
+* **Hold** (locked-off shots): one fill, the first key's, for every frame.
+
+Pixels outside the hole (mask ≤ 0.5) are the current plate's own bits, always.
+
+Everything here is deterministic (DIS and pull-push are), so a window computed again
+gives the same bytes. Arrays in, arrays out; the caller gives plates through ``load`` and
+synthesis through ``resynthesise`` callables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ...backend.errors import BadInput
+
+#: Part of the fill generator's version (and so of the cache key): bump when output changes.
+TEMPORAL_VERSION = "1"
+
+MODES = ("propagate", "hold", "off")
+DEFAULT_KEY_INTERVAL = 12
+PARAM_NAMES = ("temporal", "key_interval", "key_frames")
+
+_SYNTH_CONFIDENCE = 0.02  # confidence of re-synthesised pixels (propagated ones have 1)
+_FLOW_MARGIN = 6          # px around a hole whose measured flow is not trusted
+_CONSISTENCY = (0.01, 0.5)  # forward/backward check: |f + b|² <= a (|f|² + |b|²) + b
+
+
+@dataclass(frozen=True)
+class TemporalOptions:
+    """How a fill job treats its frames: ``propagate`` (key frames + optical flow, the
+    default), ``hold`` (the first key's fill for every frame) or ``off`` (every frame
+    filled on its own)."""
+
+    mode: str = "propagate"
+    key_interval: int = DEFAULT_KEY_INTERVAL
+    key_frames: tuple[int, ...] = ()
+
+    @classmethod
+    def split(cls, params: dict) -> tuple["TemporalOptions", dict]:
+        """The temporal options in a job's ``params`` and the rest (the filler's own)."""
+        params = dict(params or {})
+        mode = params.pop("temporal", None) or "propagate"
+        interval = params.pop("key_interval", None)
+        keys = params.pop("key_frames", None)
+        if mode not in MODES:
+            raise BadInput(f"Unknown temporal mode '{mode}'", f"Use one of: {', '.join(MODES)}.")
+        if interval is None:
+            interval = DEFAULT_KEY_INTERVAL
+        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or int(interval) != interval \
+                or interval < 1:
+            raise BadInput(f"The key-frame interval must be a whole number of 1 or more, got {interval!r}",
+                           "Use e.g. 12 (a key frame every 12 frames).")
+        try:
+            keys = tuple(sorted({int(k) for k in (keys or ())}))
+        except (TypeError, ValueError):
+            raise BadInput(f"Key frames must be frame numbers, got {keys!r}", "Use e.g. 1,13,25.") from None
+        return cls(mode, int(interval), keys), params
+
+    def keys(self, frames: list[int]) -> list[int]:
+        """The key frames among ``frames`` (sorted): the given ones, else every
+        ``key_interval``-th frame from the first; ``hold`` keeps only the first."""
+        frames = sorted(frames)
+        if self.mode == "off":
+            return frames
+        if self.key_frames:
+            keys = [frame for frame in self.key_frames if frame in set(frames)]
+            if not keys:
+                raise BadInput(f"None of the key frames {', '.join(map(str, self.key_frames))} is among the frames "
+                               f"{frames[0]}-{frames[-1]}", "Give key frames inside the frame range.")
+        else:
+            keys = frames[::self.key_interval]
+        return keys[:1] if self.mode == "hold" else keys
+
+
+def windows(frames: list[int], keys: list[int]) -> list[tuple[int | None, list[int], int | None]]:
+    """``(previous key, frames between, next key)`` covering every non-key frame; the
+    frames before the first key have no previous key, those after the last no next."""
+    frames, keys = sorted(frames), sorted(keys)
+    bounds = [None] + keys + [None]
+    result = []
+    for before, after in zip(bounds[:-1], bounds[1:]):
+        between = [f for f in frames if (before is None or f > before) and (after is None or f < after)]
+        if between:
+            result.append((before, between, after))
+    return result
+
+
+def hold_frame(key_combined: np.ndarray, plate: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
+    """A frame of a held fill: the key's fill in this frame's hole, this plate elsewhere."""
+    combined = np.where((mask > 0.5)[..., None], key_combined, plate).astype(np.float32)
+    return passes(combined, mask)
+
+
+def passes(combined: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
+    """The Debris Fill passes of a filled frame (as the per-frame filler gives them)."""
+    return {"Combined": combined, "Fill": (combined * mask[..., None]).astype(np.float32), "Mask": mask.copy()}
+
+
+# --------------------------------------------------------------------------- flow
+
+
+def _grey8(plate: np.ndarray) -> np.ndarray:
+    """Luminance, display-encoded, 8-bit: 0..1 (power 1/2.2) on 0..204, then highlights up
+    to 16.0 on a log scale on 204..255, so HDR highlights keep some detail."""
+    y = np.maximum(plate[..., 0] * 0.2126 + plate[..., 1] * 0.7152 + plate[..., 2] * 0.0722, 0.0)
+    low = 0.8 * np.minimum(y, 1.0) ** (1.0 / 2.2)
+    high = 0.8 + 0.2 * np.minimum(np.log2(np.maximum(y, 1.0)) / 4.0, 1.0)
+    return (np.where(y > 1.0, high, low) * 255.0 + 0.5).astype(np.uint8)
+
+
+def pull_push(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """``values`` (H×W×C) with the pixels where ``known`` is False replaced by a smooth
+    interpolation of the known ones (normalised pyramid, coarse to fine). Known pixels
+    keep their values exactly."""
+    import cv2
+
+    values = values.astype(np.float32)
+    weight = known.astype(np.float32)
+    if weight.all() or not weight.any():
+        return values if weight.all() else np.zeros_like(values)
+    levels = [(values * weight[..., None], weight)]
+    while not (levels[-1][1] > 0).all() and min(levels[-1][1].shape) > 1:
+        value, weight = levels[-1]
+        size = ((weight.shape[1] + 1) // 2, (weight.shape[0] + 1) // 2)
+        small = cv2.resize(value, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
+        levels.append((small, cv2.resize(weight, size, interpolation=cv2.INTER_AREA)))
+    value, weight = levels[-1]
+    filled = np.where(weight[..., None] > 0, value / np.maximum(weight, 1e-12)[..., None], 0.0)
+    for value, weight in reversed(levels[:-1]):
+        height, width = weight.shape
+        up = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR).reshape(height, width, -1)
+        filled = value + (1.0 - weight[..., None]) * up
+    return filled.astype(np.float32)
+
+
+def _dilate(hole: np.ndarray, radius: int) -> np.ndarray:
+    import cv2
+
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.dilate(hole.astype(np.uint8), kernel).astype(bool)
+
+
+def flow(plate_from: np.ndarray, hole_from: np.ndarray, plate_to: np.ndarray, hole_to: np.ndarray) -> np.ndarray:
+    """H×W×2 (x, y) displacement taking each pixel of ``plate_from`` to where it is in
+    ``plate_to``, measured outside the holes and interpolated through them."""
+    import cv2
+
+    near_from, near_to = _dilate(hole_from, _FLOW_MARGIN), _dilate(hole_to, _FLOW_MARGIN)
+    grey_from = pull_push(_grey8(plate_from)[..., None].astype(np.float32), ~hole_from)[..., 0]
+    grey_to = pull_push(_grey8(plate_to)[..., None].astype(np.float32), ~hole_to)[..., 0]
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    field = dis.calc(np.clip(grey_from + 0.5, 0, 255).astype(np.uint8),
+                     np.clip(grey_to + 0.5, 0, 255).astype(np.uint8), None)
+    height, width = hole_from.shape
+    ys, xs = np.mgrid[0:height, 0:width]
+    lands_x = np.clip(np.rint(xs + field[..., 0]), 0, width - 1).astype(np.int64)
+    lands_y = np.clip(np.rint(ys + field[..., 1]), 0, height - 1).astype(np.int64)
+    trusted = ~near_from & ~near_to[lands_y, lands_x]
+    return pull_push(field, trusted)
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def _corners(image_shape, ys, xs):
+    height, width = image_shape[:2]
+    x0 = np.clip(np.floor(xs), 0, width - 1).astype(np.int64)
+    y0 = np.clip(np.floor(ys), 0, height - 1).astype(np.int64)
+    x1, y1 = np.minimum(x0 + 1, width - 1), np.minimum(y0 + 1, height - 1)
+    fx = np.clip(xs - x0, 0.0, 1.0).astype(np.float32)
+    fy = np.clip(ys - y0, 0.0, 1.0).astype(np.float32)
+    return (y0, x0, (1 - fy) * (1 - fx)), (y0, x1, (1 - fy) * fx), (y1, x0, fy * (1 - fx)), (y1, x1, fy * fx)
+
+
+def _sample(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Bilinear samples of ``image`` (H×W or H×W×C) at points (clamped to the frame)."""
+    out = 0.0
+    for y, x, weight in _corners(image.shape, ys, xs):
+        out = out + image[y, x] * (weight if image.ndim == 2 else weight[:, None])
+    return np.asarray(out, np.float32)
+
+
+def _sample_defined(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bilinear samples of an H×W×C image that is NaN where undefined, and whether every
+    corner that counts was defined."""
+    out = np.zeros((len(ys), image.shape[2]), np.float32)
+    defined = np.ones(len(ys), bool)
+    for y, x, weight in _corners(image.shape, ys, xs):
+        corner = image[y, x]
+        missing = np.isnan(corner).any(axis=1)
+        defined &= ~(missing & (weight > 0))
+        out += np.where(missing[:, None], 0.0, corner) * weight[:, None]
+    return out, defined
+
+
+# --------------------------------------------------------------------------- propagation
+
+
+@dataclass
+class _State:
+    """One frame of a propagation: its filled image, its hole, and per pixel the position
+    in the key frame its fill comes from (NaN where it does not come from the key) and
+    how far it is to be trusted."""
+
+    plate: np.ndarray
+    hole: np.ndarray
+    combined: np.ndarray
+    key_position: np.ndarray  # H×W×2 (x, y)
+    confidence: np.ndarray    # H×W
+
+
+def _key_state(key_combined: np.ndarray, plate: np.ndarray, mask: np.ndarray) -> _State:
+    height, width = mask.shape
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    return _State(plate, mask > 0.5, key_combined, np.stack([xs, ys], axis=-1), np.ones((height, width), np.float32))
+
+
+def _step(previous: _State, key_combined: np.ndarray, plate: np.ndarray, mask: np.ndarray,
+          resynthesise: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> _State:
+    """Carry ``previous`` one frame on, into the hole of ``plate``."""
+    hole = mask > 0.5
+    height, width = hole.shape
+    combined = plate.copy()
+    key_position = np.full((height, width, 2), np.nan, np.float32)
+    confidence = np.ones((height, width), np.float32)
+    if not hole.any():
+        return _State(plate, hole, combined, key_position, confidence)
+    to_previous = flow(plate, hole, previous.plate, previous.hole)
+    from_previous = flow(previous.plate, previous.hole, plate, hole)
+    ys, xs = np.nonzero(hole)
+    f = to_previous[ys, xs]
+    qx, qy = xs + f[:, 0], ys + f[:, 1]
+    inside = (qx >= -0.5) & (qx <= width - 0.5) & (qy >= -0.5) & (qy <= height - 0.5)
+    b = _sample(from_previous, qy, qx)
+    error = ((f + b) ** 2).sum(axis=1)
+    consistent = error <= _CONSISTENCY[0] * ((f ** 2).sum(axis=1) + (b ** 2).sum(axis=1)) + _CONSISTENCY[1]
+    valid = inside & consistent
+    position, from_key = _sample_defined(previous.key_position, qy, qx)
+    from_key &= valid
+    carried = valid & ~from_key
+    values = np.zeros((len(ys), 4), np.float32)
+    values[from_key] = _sample(key_combined, position[from_key, 1], position[from_key, 0])
+    values[carried] = _sample(previous.combined, qy[carried], qx[carried])
+    combined[ys[valid], xs[valid]] = values[valid]
+    key_position[ys[from_key], xs[from_key]] = position[from_key]
+    confidence[ys, xs] = np.where(valid, _sample(previous.confidence, qy, qx), _SYNTH_CONFIDENCE)
+    if not valid.all():
+        redo = np.zeros((height, width), np.float32)
+        redo[ys[~valid], xs[~valid]] = 1.0
+        synthesised = resynthesise(combined, redo)
+        combined[ys[~valid], xs[~valid]] = synthesised[ys[~valid], xs[~valid]]
+    return _State(plate, hole, combined, key_position, confidence)
+
+
+Loader = Callable[[int], tuple[np.ndarray, np.ndarray]]
+Resynthesiser = Callable[[int, np.ndarray, np.ndarray, bool, Callable], np.ndarray]
+
+
+def propagate_window(between: list[int], load: Loader, previous_key: tuple[int, np.ndarray] | None,
+                     next_key: tuple[int, np.ndarray] | None, resynthesise: Resynthesiser,
+                     progress_for: Callable[[int], Callable[[int, int], None]],
+                     wanted: set[int] | None = None) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """The frames ``between`` two keys, filled by propagation, in order.
+
+    load(frame) -> (plate, mask); previous_key / next_key: ``(frame, key Combined)`` or
+    None; resynthesise(frame, image, mask, backward, on_step) -> image with the mask's
+    pixels synthesised; progress_for(frame) -> on_step(step, of) (which may raise to
+    cancel). Yields ``(frame, passes)`` for the frames in ``wanted`` (default: all);
+    the others are still computed through, so the result does not depend on which
+    frames are wanted."""
+    wanted = set(between) if wanted is None else set(wanted) & set(between)
+    if not wanted:
+        return
+    if previous_key is None and next_key is None:
+        raise ValueError("a window needs at least one key")
+    steps = 2 if previous_key is not None and next_key is not None else 1
+    # Backward from the next key first (a frame's backward fill depends only on later
+    # frames), kept compactly: hole pixels of the wanted frames ...
+    backward: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    if next_key is not None:
+        key_frame, key_combined = next_key
+        state = _key_state(key_combined, *load(key_frame))
+        for frame in reversed(between):
+            if frame < min(wanted):
+                break
+            on_step = progress_for(frame)
+            plate, mask = load(frame)
+            state = _step(state, key_combined, plate, mask,
+                          lambda image, redo: resynthesise(frame, image, redo, True, on_step))
+            if frame in wanted:
+                backward[frame] = (state.combined[state.hole], state.confidence[state.hole])
+            on_step(1, steps)
+    if previous_key is None:
+        for frame in between:
+            if frame in wanted:
+                plate, mask = load(frame)
+                combined = plate.copy()
+                combined[mask > 0.5] = backward[frame][0]
+                yield frame, passes(combined, mask)
+        return
+    # ... then forward from the previous key, blending and handing frames out as it goes.
+    key_frame, key_combined = previous_key
+    state = _key_state(key_combined, *load(key_frame))
+    for frame in between:
+        if frame > max(wanted):
+            break
+        on_step = progress_for(frame)
+        plate, mask = load(frame)
+        state = _step(state, key_combined, plate, mask,
+                      lambda image, redo: resynthesise(frame, image, redo, False, on_step))
+        on_step(steps, steps)
+        if frame not in wanted:
+            continue
+        combined = state.combined.copy()
+        if next_key is not None:
+            hole = state.hole
+            w = (frame - previous_key[0]) / (next_key[0] - previous_key[0])
+            values, confidence = backward.pop(frame)
+            forward_weight = (1.0 - w) * state.confidence[hole]
+            backward_weight = w * confidence
+            combined[hole] = (forward_weight[:, None] * combined[hole] + backward_weight[:, None] * values) \
+                / (forward_weight + backward_weight)[:, None]
+        yield frame, passes(combined, mask)

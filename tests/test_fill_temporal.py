@@ -1,0 +1,226 @@
+"""Debris Fill over a shot: key frames, optical-flow propagation, hold, resume and cancel,
+on a real photograph panning with known motion."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genvfx.backend import layers
+from genvfx.backend.errors import BadInput, JobCancelled
+from genvfx.backend.executor import JobEvents, run_job
+from genvfx.backend.jobs import Job
+from genvfx.models.fill import temporal
+from genvfx.models.fill.temporal import TemporalOptions
+
+from photos import photo_linear, rect_mask, write_mask_png, write_plate
+from temporal_measures import telea, warp_errors
+
+FRAMES, WIDTH, HEIGHT, PAN = 10, 160, 120, 3  # the content moves PAN px to the left a frame
+HOLE = (0.35, 0.40, 0.70, 0.70)
+KEYS = {"key_interval": 6}  # keys 1 and 7: frames 2-6 blend two keys, 8-10 follow key 7
+
+
+def panning_plates(frames=FRAMES, pan=PAN, name="coffee"):
+    photo = photo_linear(name, (WIDTH + pan * frames, HEIGHT))
+    return [np.ascontiguousarray(photo[:, pan * f:pan * f + WIDTH]) for f in range(1, frames + 1)]
+
+
+def write_shot(folder, plates, masks):
+    folder.mkdir(parents=True, exist_ok=True)
+    for frame, (plate, mask) in enumerate(zip(plates, masks), start=1):
+        write_plate(folder / f"plate.{frame:04d}.exr", plate)
+        write_mask_png(folder / f"mask.{frame:04d}.png", mask)
+    return folder
+
+
+def shot_job(folder, cache, **params) -> Job:
+    return Job(generator="fill", frames=list(range(1, FRAMES + 1)), cache_dir=str(cache), seed=3, device="cpu",
+               inputs={"plate": str(folder / "plate.####.exr"), "mask": str(folder / "mask.####.png")},
+               params={"patch_size": 7, **params})
+
+
+def combined(result, frame):
+    return layers.read_layers(result["pattern"].replace("####", f"{frame:04d}"))["DebrisFill"]["Combined"]
+
+
+def sequence(result):
+    return [combined(result, frame) for frame in result["frames"]]
+
+
+def digest(result):
+    return {frame: hashlib.sha256(combined(result, frame).tobytes()).hexdigest() for frame in result["frames"]}
+
+
+@pytest.fixture(scope="module")
+def pan(tmp_path_factory):
+    """A panning shot with a hole fixed in screen space, filled with the default
+    propagation (keys every 6 frames) and frame by frame."""
+    root = tmp_path_factory.mktemp("pan")
+    plates = panning_plates()
+    mask = rect_mask(HEIGHT, WIDTH, HOLE)
+    folder = write_shot(root / "shot", plates, [mask] * FRAMES)
+    propagated = run_job(shot_job(folder, root / "cache", **KEYS))
+    per_frame = run_job(shot_job(folder, root / "cache", temporal="off"))
+    return {"root": root, "folder": folder, "plates": plates, "hole": mask > 0.5,
+            "propagated": propagated, "per_frame": per_frame, "frames": sequence(propagated)}
+
+
+def test_options_keys_and_windows():
+    options, rest = TemporalOptions.split({"patch_size": 5})
+    assert options == TemporalOptions("propagate", 12, ()) and rest == {"patch_size": 5}
+    assert TemporalOptions.split({"key_interval": 4})[0].keys(list(range(1, 11))) == [1, 5, 9]
+    assert TemporalOptions.split({"key_frames": [13, 1, 25, 40]})[0].keys(list(range(1, 31))) == [1, 13, 25]
+    assert TemporalOptions.split({"temporal": "hold", "key_frames": [5, 9]})[0].keys(list(range(1, 11))) == [5]
+    assert temporal.windows([1, 2, 3, 4, 5, 6], [2, 5]) == [(None, [1], 2), (2, [3, 4], 5), (5, [6], None)]
+    for bad in ({"temporal": "smooth"}, {"key_interval": 0}, {"key_interval": 2.5}, {"key_frames": ["a"]}):
+        with pytest.raises(BadInput):
+            TemporalOptions.split(bad)
+    with pytest.raises(BadInput, match="None of the key frames"):
+        TemporalOptions.split({"key_frames": [50]})[0].keys([1, 2, 3])
+
+
+def test_flow_through_the_hole_follows_the_pan():
+    plates = panning_plates(frames=2)
+    hole = rect_mask(HEIGHT, WIDTH, HOLE) > 0.5
+    field = temporal.flow(plates[1], hole, plates[0], hole)  # where frame 2's pixels were in frame 1
+    assert np.median(field[hole][:, 0]) == pytest.approx(PAN, abs=0.2)
+    assert np.abs(field[hole][:, 1]).mean() < 0.2
+
+
+def test_outside_the_mask_is_the_plate_bit_for_bit(pan):
+    for frame, plate in zip(pan["frames"], pan["plates"]):
+        assert np.array_equal(frame[~pan["hole"]], plate[~pan["hole"]])
+        assert np.isfinite(frame).all()
+    # the hole is filled, not left as the plate's content
+    assert np.abs(pan["frames"][4][pan["hole"]] - pan["plates"][4][pan["hole"]]).mean() > 0.01
+
+
+def test_key_frames_are_the_per_frame_fill(pan):
+    for key in (1, 7):
+        assert np.array_equal(combined(pan["propagated"], key), combined(pan["per_frame"], key))
+
+
+def test_propagated_fill_does_not_boil(pan):
+    hole = pan["hole"]
+    propagated = warp_errors(pan["frames"], hole, PAN)
+    per_frame = warp_errors(sequence(pan["per_frame"]), hole, PAN)
+    inpainted = warp_errors([telea(plate, hole) for plate in pan["plates"]], hole, PAN)
+    assert np.mean(propagated) < 0.5 * np.mean(per_frame)
+    assert np.mean(propagated) <= 1.5 * np.mean(inpainted)
+    # no jump at the key frame 7 either (frames 6 -> 7 and 7 -> 8)
+    assert max(propagated) <= 1.5 * np.mean(inpainted)
+
+
+def test_resume_after_a_crash_gives_the_same_bytes(pan):
+    whole = digest(pan["propagated"])
+    job = shot_job(pan["folder"], pan["root"] / "cache", **KEYS)
+    out = pan["propagated"]["output_dir"]
+    # a crash lost a frame between keys, then a key frame and a frame after it
+    for lost in ([4], [7, 9]):
+        for frame in lost:
+            (Path(out) / f"DebrisFill.{frame:04d}.exr").unlink()
+        again = run_job(job)
+        assert again["computed"] == lost
+        assert digest(again) == whole
+
+
+def test_cancel_mid_sequence_keeps_finished_frames_and_resumes_seamlessly(pan, tmp_path):
+    job = shot_job(pan["folder"], tmp_path / "cache", **KEYS)
+    done = []
+
+    def check_cancel():
+        if len(done) >= 3:
+            raise JobCancelled("cancelled")
+
+    events = JobEvents(frame_done=lambda frame, path, cached: done.append(frame), check_cancel=check_cancel)
+    with pytest.raises(JobCancelled):
+        run_job(job, events)
+    assert done == [1, 7, 2]  # key frames first, then the frames between them in order
+    written = sorted(p.name for p in (tmp_path / "cache").rglob("*.exr"))
+    assert written == ["DebrisFill.0001.exr", "DebrisFill.0002.exr", "DebrisFill.0007.exr"]
+    assert not list(tmp_path.rglob("*.partial"))
+    resumed = run_job(job)
+    assert resumed["computed"] == [3, 4, 5, 6, 8, 9, 10]
+    assert digest(resumed) == digest(pan["propagated"])
+
+
+def test_progress_reaches_every_frame_and_counts_up(pan, tmp_path):
+    job = shot_job(pan["folder"], tmp_path / "cache", temporal="hold")
+    progress = []
+    run_job(job, JobEvents(progress=lambda frame, step, of, done, total: progress.append((frame, done, total))))
+    assert {frame for frame, _, _ in progress} == set(range(1, FRAMES + 1))
+    counts = [done for _, done, _ in progress]
+    assert counts == sorted(counts) and progress[-1][2] == FRAMES
+
+
+def test_hold_gives_one_fill_on_a_locked_off_shot(tmp_path):
+    rng = np.random.default_rng(0)
+    still = photo_linear("coffee", (WIDTH, HEIGHT))
+    # a locked-off camera: the same view with fresh grain on every frame
+    plates = [np.clip(still + rng.normal(0, 0.004, still.shape).astype(np.float32), 0, None) for _ in range(5)]
+    for plate in plates:
+        plate[..., 3] = 1.0
+    mask = rect_mask(HEIGHT, WIDTH, HOLE)
+    folder = write_shot(tmp_path / "shot", plates, [mask] * 5)
+    job = shot_job(folder, tmp_path / "cache", temporal="hold")
+    job.frames = [1, 2, 3, 4, 5]
+    result = run_job(job)
+    hole = mask > 0.5
+    frames = sequence(result)
+    for frame, plate in zip(frames, plates):
+        assert np.array_equal(frame[hole], frames[0][hole])
+        assert np.array_equal(frame[~hole], plate[~hole])
+    assert result["computed"] == [1, 2, 3, 4, 5]
+
+
+def test_disoccluded_pixels_are_synthesised_again():
+    """A hole on the frame's right edge: on a pan to the right, new content enters it
+    from outside the frame, which no flow explains."""
+    plates = panning_plates(frames=4)
+    mask = rect_mask(HEIGHT, WIDTH, (0.35, 0.8, 0.7, 1.0))
+    hole = mask > 0.5
+    key = plates[0].copy()
+    key[hole] = 0.25  # a recognisable key fill
+    calls = []
+
+    def resynthesise(frame, image, redo, backward, on_step):
+        calls.append((frame, int((redo > 0.5).sum()), backward))
+        out = image.copy()
+        out[redo > 0.5] = 0.75
+        return out
+
+    frames = dict(temporal.propagate_window([2, 3, 4], lambda f: (plates[f - 1], mask), (1, key), None,
+                                            resynthesise, lambda frame: lambda step, of: None))
+    assert [frame for frame, _, _ in calls] == [2, 3, 4] and not any(backward for _, _, backward in calls)
+    rows = hole.any(axis=1).sum()
+    for frame, (_, count, _) in zip((2, 3, 4), calls):
+        assert rows * (PAN - 1) <= count <= rows * (PAN + 2)  # the strip that entered the frame
+        out = frames[frame]["Combined"]
+        assert np.array_equal(out[~hole], plates[frame - 1][~hole])
+        assert np.isclose(out[hole], 0.75).any(axis=-1).sum() >= count
+    # the key's fill moved left with the content: the middle of the hole still carries it
+    middle = frames[4]["Combined"][int(0.5 * HEIGHT), int(0.85 * WIDTH)]
+    assert np.allclose(middle, 0.25, atol=1e-3)
+
+
+def test_cli_puts_the_temporal_options_in_the_job():
+    from genvfx.cli import build_parser
+    from genvfx.commands.fill import job_params
+
+    def params(*extra):
+        return job_params(build_parser().parse_args(["fill", "--plate", "p.####.exr", "--mask", "m.png",
+                                                     "--out", "o", *extra]))
+
+    assert params() == {"patch_size": 7, "temporal": "propagate", "key_interval": 12}
+    assert params("--key-interval", "6") == {"patch_size": 7, "temporal": "propagate", "key_interval": 6}
+    assert params("--key-frames", "13, 1,25")["key_frames"] == [1, 13, 25]
+    assert params("--hold") == {"patch_size": 7, "temporal": "hold"}
+    assert params("--temporal", "off") == {"patch_size": 7, "temporal": "off"}
+    with pytest.raises(SystemExit):
+        params("--key-interval", "6", "--key-frames", "1,7")
+    with pytest.raises(BadInput):
+        params("--hold", "--temporal", "off")
