@@ -64,7 +64,8 @@ def _model_items(node, context):
         items[0] = (DEFAULT_MODEL, "Embedded default", f"{default}: no download, runs on a CPU")
         for manifest in registry.list_models(preferences.model_folders(), slot=slot):
             if manifest.id != default:
-                items.append((manifest.id, manifest.id, manifest.description or manifest.id))
+                items.append((manifest.id, manifest.id,
+                              f"{manifest.description or manifest.id} (licence: {manifest.licence})"))
     except Exception:  # a broken model folder must not break drawing the node
         pass
     _model_items_cache[slot] = items
@@ -306,8 +307,23 @@ class GenVFXNodeBase:
     def draw_buttons_ext(self, context, layout):
         self.draw_buttons(context, layout)
         layout.prop(self, "model_id")
+        licence = self.model_licence()
+        if licence:
+            layout.label(text=f"Licence: {licence}")
         layout.prop(self, "result_pattern", text="Result")
         layout.label(text=f"Key: {self.job_key or '—'}")
+
+    def model_licence(self) -> str:
+        """The licence of the chosen model, as its manifest states it ('' if not found)."""
+        try:
+            from ..backend.generators import generator_spec
+            from ..models import registry
+            from . import preferences
+
+            model_id = self.model_id or generator_spec(self.generator).default_model
+            return registry.find_model(model_id, preferences.model_folders(), slot=self.model_slot).licence
+        except Exception:  # a broken model folder must not break drawing the node
+            return ""
 
     def draw_label(self):
         if self.state == "RUNNING":

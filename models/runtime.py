@@ -74,6 +74,14 @@ def torch_dtype(precision: str, device):
     return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
 
 
+def torch_generator(seed: int, device):
+    """A ``torch.Generator`` on ``device`` seeded with ``seed`` (a frame's seed): the only
+    source of randomness a torch model may use, so a frame repeats."""
+    import torch
+
+    return torch.Generator(device=device).manual_seed(int(seed))
+
+
 def onnx_providers(device: str = "auto") -> list[str]:
     """Execution providers in order of preference for ``device``."""
     _check_device(device)
