@@ -20,10 +20,17 @@ mask the output is the live plate, so grading upstream still flows through.
 from __future__ import annotations
 
 import bpy
+from bpy.props import EnumProperty, FloatProperty, IntProperty, StringProperty
 
 from .node_base import GENERATED_SWITCH, RESULT_NODE, GenVFXNodeBase
 
 PROXY = "GenVFX Proxy "
+
+TEMPORAL_MODES = (
+    ("propagate", "Propagate", "Fill key frames; carry the fill along the shot with optical flow"),
+    ("hold", "Hold", "Locked-off shot: one fill (the first key frame's) for every frame"),
+    ("off", "Per Frame", "Fill every frame on its own (may boil on a moving shot)"),
+)
 
 
 def _socket(tree, name, in_out, socket_type, default=None, min_value=None, max_value=None, description=""):
@@ -157,5 +164,70 @@ class GenVFXDebrisFillNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
             if socket is not None and scale is not None:
                 tree.links.new(socket, scale.inputs["Image"])
 
+    # Over a shot (see models/fill/temporal.py).
+    temporal: EnumProperty(name="Shot", items=TEMPORAL_MODES, default="propagate",
+                           description="How a frame range is filled")
+    key_interval: IntProperty(name="Key Every", default=12, min=1, soft_max=48,
+                              description="A key frame every this many frames (counted from the range's first)")
+    key_frames: StringProperty(name="Key Frames", default="",
+                               description="Explicit key frames, e.g. 1,13,25 (overrides Key Every)")
+    # Generative (diffusers) models; empty / zero = the model's own default.
+    prompt: StringProperty(name="Prompt", default="", description="What to paint into the hole (empty: debris)")
+    negative_prompt: StringProperty(name="Negative", default="", description="What to keep out of it")
+    strength: FloatProperty(name="Strength", default=1.0, min=0.0, max=1.0,
+                            description="How far from the plate the hole may go")
+    steps: IntProperty(name="Steps", default=0, min=0, soft_max=100, description="Denoising steps (0: the model's)")
+    guidance: FloatProperty(name="Guidance", default=0.0, min=0.0, soft_max=30.0,
+                            description="Prompt guidance scale (0: the model's)")
+
+    def job_params(self) -> dict:
+        """The fill's parameters: how the shot is treated and, for a generative model, its settings."""
+        params = {"temporal": self.temporal}
+        if self.temporal != "off":
+            keys = [part for part in self.key_frames.replace(" ", "").split(",") if part]
+            if keys:
+                if not all(part.isdigit() for part in keys):
+                    from ..backend.errors import BadInput
+
+                    raise BadInput(f"Cannot read the key frames '{self.key_frames}'",
+                                   "Give frame numbers such as 1,13,25, or clear the field.")
+                params["key_frames"] = sorted({int(part) for part in keys})
+            else:
+                params["key_interval"] = int(self.key_interval)
+        if self.takes_prompt():
+            if self.prompt:
+                params["prompt"] = self.prompt
+            if self.negative_prompt:
+                params["negative_prompt"] = self.negative_prompt
+            params["strength"] = float(self.strength)
+            if self.steps:
+                params["steps"] = int(self.steps)
+            if self.guidance:
+                params["guidance"] = float(self.guidance)
+        return params
+
+    def takes_prompt(self) -> bool:
+        manifest = self.chosen_model()
+        return manifest is not None and manifest.framework == "diffusers"
+
     def draw_extra_buttons(self, context, layout) -> None:
         layout.prop(self, "source", text="Source")
+        col = layout.column(align=True)
+        col.prop(self, "temporal", text="")
+        if self.temporal != "off":
+            row = col.row(align=True)
+            row.enabled = not self.key_frames
+            row.prop(self, "key_interval")
+        if self.takes_prompt():
+            col = layout.column(align=True)
+            col.prop(self, "prompt", text="", icon="TEXT")
+            col.prop(self, "negative_prompt", text="", icon="CANCEL")
+            row = col.row(align=True)
+            row.prop(self, "strength")
+            row.prop(self, "steps")
+
+    def draw_buttons_ext(self, context, layout):
+        super().draw_buttons_ext(context, layout)
+        layout.prop(self, "key_frames")
+        if self.takes_prompt():
+            layout.prop(self, "guidance")

@@ -95,7 +95,7 @@ def build_job(context, node, frames: list[int], on_bake=None) -> Job:
 
 
 def job_params(node) -> dict:
-    """Generator parameters the node carries besides seed/model/proxy (none yet for Debris Fill)."""
+    """Generator parameters the node carries besides seed/model/proxy (e.g. how a shot is treated)."""
     getter = getattr(node, "job_params", None)
     return dict(getter()) if callable(getter) else {}
 

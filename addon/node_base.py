@@ -307,23 +307,23 @@ class GenVFXNodeBase:
     def draw_buttons_ext(self, context, layout):
         self.draw_buttons(context, layout)
         layout.prop(self, "model_id")
-        licence = self.model_licence()
-        if licence:
-            layout.label(text=f"Licence: {licence}")
+        manifest = self.chosen_model()
+        if manifest is not None:
+            layout.label(text=f"Licence: {manifest.licence}")
         layout.prop(self, "result_pattern", text="Result")
         layout.label(text=f"Key: {self.job_key or '—'}")
 
-    def model_licence(self) -> str:
-        """The licence of the chosen model, as its manifest states it ('' if not found)."""
+    def chosen_model(self):
+        """The manifest of the chosen model (None when it cannot be found)."""
         try:
             from ..backend.generators import generator_spec
             from ..models import registry
             from . import preferences
 
             model_id = self.model_id or generator_spec(self.generator).default_model
-            return registry.find_model(model_id, preferences.model_folders(), slot=self.model_slot).licence
+            return registry.find_model(model_id, preferences.model_folders(), slot=self.model_slot)
         except Exception:  # a broken model folder must not break drawing the node
-            return ""
+            return None
 
     def draw_label(self):
         if self.state == "RUNNING":

@@ -12,13 +12,21 @@ from ..models.fill.temporal import DEFAULT_KEY_INTERVAL
 from .progress import run_with_progress
 
 
+#: Parameters sent only when given: each model has its own defaults.
+GIVEN_ONLY = ("patch_size", "prompt", "negative_prompt", "strength", "steps", "guidance")
+
+
 def job_params(args) -> dict:
-    """The generator parameters of ``genvfx fill``: patch size and how the shot is treated
-    (always written out, so the cache key names the behaviour)."""
+    """The generator parameters of ``genvfx fill``: how the shot is treated (always written
+    out, so the cache key names the behaviour) and the model settings given."""
     mode = args.temporal or ("hold" if args.hold else "propagate")
     if args.hold and mode != "hold":
         raise BadInput(f"--hold contradicts --temporal {mode}", "Give one of them.")
-    params = {"patch_size": args.patch_size, "temporal": mode}
+    params = {"temporal": mode}
+    for name in GIVEN_ONLY:
+        value = getattr(args, name, None)
+        if value is not None:
+            params[name] = value
     if mode == "off":
         return params
     if args.key_frames:

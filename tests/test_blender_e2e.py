@@ -93,6 +93,10 @@ try:
     results["node"] = {"state": node.state, "message": node.message, "key": node.job_key,
                        "pattern": node.result_pattern}
     results["inputs"] = jobs.build_job(bpy.context, node, [1]).inputs
+    results["params"] = jobs.build_job(bpy.context, node, [1]).params
+    node.temporal, node.key_frames = "propagate", "1, 5"
+    results["params_keys"] = jobs.build_job(bpy.context, node, [1]).params
+    node.key_frames = ""
     results["bakes_after_files"] = os.path.exists(os.path.join(config["cache"], "bakes"))
     save("filled", render_to(scene, "filled"))
     result_image = node.node_tree.nodes["GenVFX Result"]
@@ -233,6 +237,12 @@ def test_installs_enables_and_shows_the_node(blender_run):
     assert results["prefs"] == "GenVFXPreferences"
     assert results["sockets"] == {"in": ["Image", "Mask", "Mix", "Edge Feather"], "out": ["Image", "Fill", "Mask"]}
     assert results["resolution"] == list(SIZE)
+
+
+def test_the_node_sends_how_the_shot_is_treated(blender_run):
+    results = blender_run["results"]
+    assert results["params"] == {"temporal": "propagate", "key_interval": 12}
+    assert results["params_keys"] == {"temporal": "propagate", "key_frames": [1, 5]}
 
 
 def test_passes_the_plate_through_before_generating(blender_run):

@@ -207,7 +207,7 @@ def test_disoccluded_pixels_are_synthesised_again():
     assert np.allclose(middle, 0.25, atol=1e-3)
 
 
-def test_cli_puts_the_temporal_options_in_the_job():
+def test_cli_puts_the_temporal_and_model_options_in_the_job():
     from genvfx.cli import build_parser
     from genvfx.commands.fill import job_params
 
@@ -215,11 +215,14 @@ def test_cli_puts_the_temporal_options_in_the_job():
         return job_params(build_parser().parse_args(["fill", "--plate", "p.####.exr", "--mask", "m.png",
                                                      "--out", "o", *extra]))
 
-    assert params() == {"patch_size": 7, "temporal": "propagate", "key_interval": 12}
-    assert params("--key-interval", "6") == {"patch_size": 7, "temporal": "propagate", "key_interval": 6}
+    assert params() == {"temporal": "propagate", "key_interval": 12}
+    assert params("--key-interval", "6", "--patch-size", "9") == {"temporal": "propagate", "key_interval": 6,
+                                                                  "patch_size": 9}
     assert params("--key-frames", "13, 1,25")["key_frames"] == [1, 13, 25]
-    assert params("--hold") == {"patch_size": 7, "temporal": "hold"}
-    assert params("--temporal", "off") == {"patch_size": 7, "temporal": "off"}
+    assert params("--hold") == {"temporal": "hold"}
+    assert params("--temporal", "off") == {"temporal": "off"}
+    assert params("--temporal", "off", "--prompt", "bricks", "--steps", "20") == {
+        "temporal": "off", "prompt": "bricks", "steps": 20}
     with pytest.raises(SystemExit):
         params("--key-interval", "6", "--key-frames", "1,7")
     with pytest.raises(BadInput):

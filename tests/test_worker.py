@@ -175,6 +175,9 @@ def test_cli_fill_writes_to_out_and_fails_with_one_line(small_shot, tmp_path, ca
     assert main(["fill", "--plate", str(small_shot / "plate.####.exr"), "--mask", str(small_shot / "mask.####.png"),
                  "--out", str(out), "--frames", "5-6"]) == 2
     assert "frame 5 is missing" in capsys.readouterr().err
+    assert main(["fill", "--plate", str(small_shot / "plate.####.exr"), "--mask", str(small_shot / "mask.####.png"),
+                 "--out", str(out), "--frames", "2", "--prompt", "bricks"]) == 2
+    assert "The embedded default takes no prompt" in capsys.readouterr().err
 
 
 def test_models_stay_loaded_between_jobs_until_released(small_shot, tmp_path):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Callable
 
-from ...backend.errors import GenVFXError
+from ...backend.errors import BadInput, GenVFXError
 from .adapters import ADAPTERS_VERSION, LOADERS
 from .patchmatch import GENERATOR_VERSION as PATCHMATCH_VERSION
 from .patchmatch import fill
@@ -22,13 +22,25 @@ from .patchmatch import fill
 GENERATOR_VERSION = f"{PATCHMATCH_VERSION}.{ADAPTERS_VERSION}"
 
 
+EMBEDDED_PARAMETERS = {"patch_size"}
+
+
+def _embedded_default(plate, mask, *, device: str, **params):
+    """The PatchMatch fill, refusing parameters meant for generative models (a prompt…)."""
+    foreign = sorted(set(params) - EMBEDDED_PARAMETERS - {"seed", "source", "on_step"})
+    if foreign:
+        raise BadInput(f"The embedded default takes no {', '.join(foreign)}",
+                       "Pick a generative model (diffusers) for a prompt, or leave those settings empty.")
+    return fill(plate, mask, device=device, **params)
+
+
 def load(manifest, device: str = "auto") -> Callable:
     """The filler for ``manifest`` (a :class:`~genvfx.models.registry.ModelManifest`)."""
     if manifest.slot != "fill":
         raise GenVFXError("model", f"Model '{manifest.id}' is a {manifest.slot} model, not a Debris Fill model",
                           "Pick a model made for Debris Fill (slot 'fill').")
     if manifest.framework == "builtin":
-        return partial(fill, device=device)
+        return partial(_embedded_default, device=device)
     loader = LOADERS.get(manifest.framework)
     if loader is None:
         raise GenVFXError("model", f"Model '{manifest.id}' ({manifest.framework}) has no Debris Fill adapter in this version",
