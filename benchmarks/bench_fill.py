@@ -62,7 +62,9 @@ def bench_overhead(root: Path, size, frames: int) -> None:
         alone += seconds
     client = WorkerClient()
     client.ping(120)  # warm: the worker is started once and kept
-    end_to_end, result = timed(client.run, job_for(plate, mask, frames, root / "cache-overhead"))
+    # every frame filled on its own, as the fill-alone baseline does
+    end_to_end, result = timed(client.run, job_for(plate, mask, frames, root / "cache-overhead",
+                                                   params={"temporal": "off"}))
     client.close()
     print(f"fill alone: {alone / frames:.2f} s/frame at {size[0]}x{size[1]} ({frames} frames)")
     print(f"worker + EXR end to end: {end_to_end / frames:.2f} s/frame; ratio end-to-end / fill alone = "
@@ -83,13 +85,15 @@ def bench_full_resolution(root: Path, size) -> None:
 
 def bench_memory(root: Path, size, short: int, long: int) -> None:
     plate, mask = make_shot(root / "memory", long, size, pan=1)
-    peaks = {}
-    for frames in (short, long):
-        client = WorkerClient()  # a fresh worker: its peak RSS is this job's alone
-        peaks[frames] = client.run(job_for(plate, mask, frames, root / f"cache-memory-{frames}"))["peak_rss_mb"]
-        client.close()
-    print(f"worker peak RSS: {peaks[short]:.0f} MB for {short} frames, {peaks[long]:.0f} MB for {long} frames "
-          f"(ratio {peaks[long] / peaks[short]:.3f}; must not grow with length)")
+    for mode in ("propagate", "off"):
+        peaks = {}
+        for frames in (short, long):
+            client = WorkerClient()  # a fresh worker: its peak RSS is this job's alone
+            job = job_for(plate, mask, frames, root / f"cache-memory-{mode}-{frames}", params={"temporal": mode})
+            peaks[frames] = client.run(job)["peak_rss_mb"]
+            client.close()
+        print(f"worker peak RSS, temporal={mode}: {peaks[short]:.0f} MB for {short} frames, {peaks[long]:.0f} MB "
+              f"for {long} frames (ratio {peaks[long] / peaks[short]:.3f}; must not grow with length)")
 
 
 def main() -> None:
