@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
                           help="locked-off shot: one fill (the first key frame's) for every frame")
     temporal.add_argument("--temporal", choices=("propagate", "hold", "off"),
                           help="propagate (default), hold, or off (every frame filled on its own)")
+    variants = fill.add_argument_group(
+        "variants", "Fill one frame (the first of --frames) with several seeds at a proxy scale, to pick one.")
+    variants.add_argument("--variants", type=int, metavar="N",
+                          help="write N variants (seeds SEED … SEED+N-1, 1-16) to OUT/variants/ and a contact "
+                               "sheet OUT/variants.png; then run the full fill with --seed S")
+    variants.add_argument("--variants-proxy", type=float, default=0.25, choices=(0.25, 0.5, 1.0),
+                          help="resolution scale of the variants (default 0.25)")
     _add_common(fill)
 
     render = commands.add_parser("render", help="generate stale genvfx nodes in a .blend and render its compositor")

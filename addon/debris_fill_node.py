@@ -69,6 +69,7 @@ class GenVFXDebrisFillNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
     layer = "DebrisFill"
     model_slot = "fill"
     group_name = "GenVFX Debris Fill"
+    supports_variants = True
     # node input socket -> job input role
     input_roles = {"Image": "plate", "Mask": "mask"}
 
@@ -180,10 +181,12 @@ class GenVFXDebrisFillNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
     guidance: FloatProperty(name="Guidance", default=0.0, min=0.0, soft_max=30.0,
                             description="Prompt guidance scale (0: the model's)")
 
-    def job_params(self) -> dict:
-        """The fill's parameters: how the shot is treated and, for a generative model, its settings."""
-        params = {"temporal": self.temporal}
-        if self.temporal != "off":
+    def job_params(self, temporal: str = "") -> dict:
+        """The fill's parameters: how the shot is treated (``temporal`` overrides the node's
+        Shot setting) and, for a generative model, its settings."""
+        temporal = temporal or self.temporal
+        params = {"temporal": temporal}
+        if temporal != "off":
             keys = [part for part in self.key_frames.replace(" ", "").split(",") if part]
             if keys:
                 if not all(part.isdigit() for part in keys):
@@ -205,6 +208,10 @@ class GenVFXDebrisFillNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
             if self.guidance:
                 params["guidance"] = float(self.guidance)
         return params
+
+    def variant_params(self) -> dict:
+        """A variant is one frame filled on its own."""
+        return self.job_params(temporal="off")
 
     def takes_prompt(self) -> bool:
         manifest = self.chosen_model()

@@ -46,6 +46,10 @@ SCOPES = (
 
 DEFAULT_MODEL = "DEFAULT"
 
+VARIANT_PROXY = 0.25  # Variants are quick previews of a seed's look
+MAX_VARIANTS = 16
+VARIANT_OF = "genvfx_variant_of"  # custom property on a variant's image: its node's owner tag
+
 # Blender keeps pointers into the items a dynamic enum returns: they must outlive the call.
 _model_items_cache: dict[str, list] = {}
 
@@ -94,6 +98,7 @@ class GenVFXNodeBase:
     model_slot = ""
     input_roles: dict[str, str] = {}
     group_name = "GenVFX"
+    supports_variants = False  # the node offers Variants (several seeds at a proxy, pick one)
 
     # What the artist sets.
     seed: IntProperty(name="Seed", default=0, min=0, description="Random seed; each frame derives its own from it")
@@ -118,6 +123,13 @@ class GenVFXNodeBase:
     result_last: IntProperty(name="Last Frame", default=1)
     result_proxy: FloatProperty(name="Result Proxy", default=1.0)
 
+    # Variants: the current frame with seeds seed … seed+N-1 at 25 %; "Use" sets the seed.
+    variant_count: IntProperty(name="Variants", default=4, min=1, max=MAX_VARIANTS,
+                               description="How many seeds Variants tries (from the node's seed up)")
+    variant_seeds: StringProperty(name="Variant Seeds", default="",
+                                  description="The seeds of the variants made, comma separated")
+    variant_frame: IntProperty(name="Variant Frame", default=1, description="The frame the variants show")
+
     # ------------------------------------------------------------------ node API
     @classmethod
     def poll(cls, ntree):
@@ -133,10 +145,12 @@ class GenVFXNodeBase:
         # Each node owns its group: the result image and switches are per node.
         if node.node_tree is not None:
             self.node_tree = node.node_tree.copy()
+        self.variant_seeds = ""  # the thumbnails belong to the original
 
     def free(self):
         # The group is this node's own (a new datablock's user count is 2 here, so
         # ``users`` cannot tell): remove it unless another group node uses it too.
+        self.clear_variants()
         tree = self.node_tree
         if tree is None:
             return
@@ -265,6 +279,77 @@ class GenVFXNodeBase:
         self.progress = 0.0
         self.message = ""
 
+    # ------------------------------------------------------------------ variants
+    def variant_params(self) -> dict:
+        """The job parameters of a variant (one frame on its own); subclasses drop their
+        shot settings."""
+        getter = getattr(self, "job_params", None)
+        return dict(getter()) if callable(getter) else {}
+
+    def variant_seed_list(self) -> list[int]:
+        return [int(part) for part in self.variant_seeds.split(",") if part.strip().isdigit()]
+
+    def variant_images(self) -> dict[int, object]:
+        """``{seed: image}`` of this node's variant thumbnails."""
+        tag = self.image_owner_tag()
+        return {int(image["genvfx_seed"]): image for image in bpy.data.images
+                if image.get(VARIANT_OF) == tag and "genvfx_seed" in image}
+
+    def add_variant(self, seed: int, frame_file: str, frame: int) -> None:
+        """Show the variant of ``seed`` (its layers in ``frame_file``) as a thumbnail. The
+        image keeps a fake user so the thumbnails survive saving and reopening the file."""
+        old = self.variant_images().get(int(seed))
+        if old is not None:
+            bpy.data.images.remove(old)
+        image = bpy.data.images.load(frame_file, check_existing=False)
+        image.name = f".{self.layer} {self.name} seed {seed}"
+        image[VARIANT_OF] = self.image_owner_tag()
+        image["genvfx_seed"] = int(seed)
+        image.use_fake_user = True
+        try:
+            image.preview_ensure()
+        except (AttributeError, RuntimeError):  # no previews in this build: the list still works
+            pass
+        self.variant_seeds = ",".join(str(value) for value in sorted({*self.variant_seed_list(), int(seed)}))
+        self.variant_frame = int(frame)
+
+    def clear_variants(self) -> None:
+        for image in self.variant_images().values():
+            bpy.data.images.remove(image)
+        self.variant_seeds = ""
+
+    def draw_variants(self, context, layout) -> None:
+        """The sidebar's Variants box: how many, the button, a thumbnail and Use per seed."""
+        box = layout.box()
+        row = box.row(align=True)
+        row.prop(self, "variant_count")
+        op = row.operator("genvfx.variants", text="Variants", icon="IMGDISPLAY")
+        op.node_name, op.tree_name = self.name, self.id_data.name
+        seeds = self.variant_seed_list()
+        if not seeds:
+            box.label(text=f"Seeds {self.seed}–{self.seed + self.variant_count - 1} at 25 %, current frame")
+            return
+        box.label(text=f"Frame {self.variant_frame}, 25 %")
+        images = self.variant_images()
+        grid = box.grid_flow(row_major=True, columns=2, even_columns=True, align=True)
+        for seed in seeds:
+            cell = grid.column(align=True)
+            image = images.get(seed)
+            preview = None
+            if image is not None:
+                try:
+                    preview = image.preview or image.preview_ensure()
+                except (AttributeError, RuntimeError):
+                    preview = None
+            if preview is not None and preview.icon_id:
+                cell.template_icon(icon_value=preview.icon_id, scale=5.0)
+            elif image is None:
+                cell.label(text="(missing)", icon="ERROR")
+            picked = seed == self.seed
+            op = cell.operator("genvfx.use_variant", text=f"Use {seed}", icon="CHECKMARK" if picked else "NONE",
+                               depress=picked)
+            op.node_name, op.tree_name, op.seed = self.name, self.id_data.name, seed
+
     def image_owner_tag(self) -> str:
         return f"{self.id_data.name}/{self.name}"
 
@@ -292,6 +377,9 @@ class GenVFXNodeBase:
             op = row.operator("genvfx.generate", text="Generate", icon="PLAY")
             op.node_name, op.tree_name = self.name, self.id_data.name
             op.scope = self.scope
+            if self.supports_variants:
+                op = row.operator("genvfx.variants", text="", icon="IMGDISPLAY")
+                op.node_name, op.tree_name = self.name, self.id_data.name
         if self.state == "ERROR" and self.message:
             box = layout.box()
             for index, line in enumerate(_wrap(self.message, 40)):
@@ -306,6 +394,8 @@ class GenVFXNodeBase:
 
     def draw_buttons_ext(self, context, layout):
         self.draw_buttons(context, layout)
+        if self.supports_variants:
+            self.draw_variants(context, layout)
         layout.prop(self, "model_id")
         manifest = self.chosen_model()
         if manifest is not None:

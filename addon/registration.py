@@ -10,7 +10,7 @@ import bpy
 
 
 def _classes():
-    from ..operators import cancel, generate, release
+    from ..operators import cancel, generate, release, variants
     from ..ui import menu
     from . import preferences
     from .debris_fill_node import GenVFXDebrisFillNode
@@ -21,6 +21,7 @@ def _classes():
         *generate.classes,
         *cancel.classes,
         *release.classes,
+        *variants.classes,
         *menu.classes,
     )
 

@@ -6,6 +6,10 @@ jobs are submitted without waiting, and a ``bpy.app.timers`` callback polls the
 client's event queue (never blocking) and routes each event to the node that asked:
 progress, errors, and on completion the node's internal Image node is pointed at the
 cached EXR sequence. Headless, :func:`run` simply waits for the job.
+
+A Variants request (:func:`submit_variants`, :func:`run_variants`) is a batch of jobs,
+one a seed, on one frame; their results become the node's variant thumbnails instead of
+its loaded result.
 """
 
 from __future__ import annotations
@@ -32,6 +36,21 @@ class Route:
     frames: list[int]
     proxy: float
     done_frames: list[int] = field(default_factory=list)
+    batch: "VariantBatch | None" = None  # set for the jobs of a Variants request
+
+
+@dataclass
+class VariantBatch:
+    """The jobs of one Variants request (job id -> seed) and how far they are."""
+
+    frame: int
+    seeds: dict[str, int] = field(default_factory=dict)
+    finished: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return len(self.finished) >= len(self.seeds)
 
 
 _client = None
@@ -160,6 +179,10 @@ def run(node, job, context=None, on_event=None, timeout: float | None = None) ->
 def cancel(job_id: str | None = None) -> list[str]:
     """Ask the worker to stop ``job_id`` (or every job); the 'cancelled' event ends it."""
     ids = [job_id] if job_id else list(_routes)
+    for ident in list(ids):  # a Variants request stops as a whole
+        route = _routes.get(ident)
+        if route is not None and route.batch is not None:
+            ids += [other for other in route.batch.seeds if other not in ids and other in _routes]
     if _client is not None:
         for ident in ids:
             if ident in _routes:
@@ -181,6 +204,9 @@ def apply_event(node, route: Route, event: dict) -> None:
     """Show one worker event on ``node``."""
     from ..backend import protocol
 
+    if route.batch is not None:
+        _apply_variant_event(node, route.batch, event)
+        return
     kind = event.get("type")
     if kind == "progress":
         node.state = "RUNNING"
@@ -203,6 +229,114 @@ def apply_event(node, route: Route, event: dict) -> None:
         node.progress = 0.0
         node.message = "Cancelled"
         node.job_id = ""
+
+
+def _apply_variant_event(node, batch: VariantBatch, event: dict) -> None:
+    """One event of a Variants job: progress over the batch; a finished variant becomes a
+    thumbnail on the node; the last one to end says how it went."""
+    from ..backend import protocol, sequences
+
+    kind, job_id = event.get("type"), event.get("job_id")
+    seed = batch.seeds.get(job_id)
+    count = max(1, len(batch.seeds))
+    if kind == "progress":
+        node.state = "RUNNING"
+        node.progress = min(1.0, (len(batch.finished) + protocol.overall_fraction(event)) / count)
+        node.message = f"Variant seed {seed}: step {event.get('step')}/{event.get('of')}"
+        return
+    if kind not in protocol.FINAL_EVENTS or job_id in batch.finished:
+        return
+    batch.finished.append(job_id)
+    node.progress = len(batch.finished) / count
+    if kind == "job_done":
+        node.add_variant(seed, str(sequences.frame_path(event["pattern"], batch.frame)), batch.frame)
+    elif kind == "error":
+        batch.errors.append(str(GenVFXError.from_dict(event)))
+    if batch.complete:
+        _end_variants(node, batch)
+
+
+def _end_variants(node, batch: VariantBatch) -> None:
+    made = len(node.variant_seed_list())
+    if node.job_id and node.job_id not in batch.seeds:
+        return  # another job (Generate) took the node over: it reports from now on
+    node.job_id, node.progress = "", 0.0
+    if batch.errors and not made:
+        node.state, node.message = "ERROR", batch.errors[0]
+        return
+    node.state = "DONE" if node.result_pattern else "IDLE"
+    if not made:
+        node.message = "Cancelled"
+    else:
+        node.message = f"{made} variant(s): pick one in the sidebar (N)"
+        if batch.errors:
+            node.message += f"; {len(batch.errors)} failed: {batch.errors[0]}"
+
+
+def _submit_batch(worker, node, jobs: list) -> tuple[VariantBatch, list[str]]:
+    batch = VariantBatch(frame=int(jobs[0].frames[0]))
+    node.clear_variants()
+    node.state, node.progress, node.message = "RUNNING", 0.0, f"{len(jobs)} variant(s) queued"
+    routes = []
+    for job in jobs:
+        job_id = worker.submit(job)
+        batch.seeds[job_id] = int(job.seed)
+        routes.append((job_id, Route(node.id_data.name, node.name, list(job.frames), float(job.proxy),
+                                     batch=batch)))
+    node.job_id = routes[-1][0]
+    return batch, routes
+
+
+def submit_variants(node, jobs: list, context=None) -> list[str]:
+    """Start a Variants request for ``node`` (one job a seed) without waiting; the timer
+    turns each result into a thumbnail. Returns the job ids."""
+    previous = job_of(node)
+    if previous is not None:
+        cancel(previous)
+    worker = client(context)
+    _batch, routes = _submit_batch(worker, node, jobs)
+    _routes.update(routes)
+    if not bpy.app.timers.is_registered(_poll):
+        bpy.app.timers.register(_poll, first_interval=POLL_SECONDS)
+    return [job_id for job_id, _route in routes]
+
+
+def run_variants(node, jobs: list, context=None, on_event=None, timeout: float | None = None) -> list[int]:
+    """Run a Variants request for ``node`` and wait (headless, or ``wait=True``); returns
+    the seeds made. Raises :class:`GenVFXError` when none could be made."""
+    worker = client(context)
+    batch, routes = _submit_batch(worker, node, jobs)
+    mine = dict(routes)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        while not batch.complete:
+            for event in worker.poll():
+                route = mine.get(event.get("job_id"))
+                if route is None:
+                    _dispatch(event)
+                    continue
+                if on_event is not None:
+                    on_event(event)
+                apply_event(node, route, event)
+            if batch.complete:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                for job_id in mine:
+                    worker.cancel(job_id)
+                error = GenVFXError("timeout", f"The variants took longer than {timeout:.0f} s",
+                                    "Ask for fewer variants.")
+                _show_error(node, error)
+                raise error
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        for job_id in mine:
+            worker.cancel(job_id)
+        _show_error(node, JobCancelled())
+        raise
+    seeds = node.variant_seed_list()
+    if not seeds:
+        raise GenVFXError("variants", batch.errors[0], "") if batch.errors else JobCancelled()
+    return seeds
 
 
 def _show_error(node, error: GenVFXError) -> None:

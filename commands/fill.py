@@ -48,9 +48,11 @@ def main(args) -> int:
     inputs = {"plate": plate, "mask": str(Path(args.mask).resolve())}
     if args.source:
         inputs["source"] = str(Path(args.source).resolve())
+    out = Path(args.out).resolve()
     job = Job(generator="fill", inputs=inputs, frames=frames, seed=args.seed, model=args.model,
-              proxy=args.proxy, device=args.device, params=job_params(args),
-              output_dir_override=str(Path(args.out).resolve()))
+              proxy=args.proxy, device=args.device, params=job_params(args), output_dir_override=str(out))
+    if args.variants is not None:
+        return main_variants(args, job, out)
     client = WorkerClient(python=args.python, model_folders=args.model_path)
     try:
         result = run_with_progress(client, job, "Debris Fill")
@@ -59,4 +61,19 @@ def main(args) -> int:
     computed = len(result["computed"])
     print(f"{result['pattern']}: {len(frames)} frame(s), {computed} computed, "
           f"{len(frames) - computed} up to date, {result['seconds']:.1f} s")
+    return 0
+
+
+def main_variants(args, job: Job, out: Path) -> int:
+    """``--variants N``: the first frame N times, seeds seed … seed+N-1, at the proxy scale."""
+    from . import variants
+
+    count = variants.check_count(args.variants)
+    client = WorkerClient(python=args.python, model_folders=args.model_path)
+    try:
+        results = variants.run(client, job, count, args.variants_proxy, out)
+    finally:
+        client.close()
+    sheet = variants.write_variants_sheet(out / "variants.png", job, results)
+    variants.report(results, sheet, job)
     return 0

@@ -13,10 +13,11 @@ import sys
 import time
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, StringProperty
+from bpy.props import EnumProperty
 
 from ..addon import jobs, session
 from ..backend.errors import GenVFXError
+from .node_target import NodeTarget
 
 SCOPES = (
     ("FRAME", "Current Frame", "Generate the current frame"),
@@ -24,20 +25,16 @@ SCOPES = (
 )
 
 
-class GENVFX_OT_generate(bpy.types.Operator):
+class GENVFX_OT_generate(NodeTarget, bpy.types.Operator):
     """Generate this node's layers with the backend (Esc cancels)"""
 
     bl_idname = "genvfx.generate"
     bl_label = "Generate"
     bl_options = {"REGISTER"}
 
-    node_name: StringProperty(name="Node", default="", description="The genvfx node (empty: the active node)")
-    tree_name: StringProperty(name="Node Tree", default="", description="Its node tree (empty: search)")
     scope: EnumProperty(name="Scope", items=SCOPES, default="FRAME")
-    wait: BoolProperty(name="Wait", default=False, description="Block until the job is done (scripts, farms)")
 
-    _timer = None
-    _job_id = ""
+    cancelled_report = "Generation cancelled"
 
     @classmethod
     def poll(cls, context):
@@ -47,13 +44,6 @@ class GENVFX_OT_generate(bpy.types.Operator):
         if space is not None and getattr(space, "type", "") == "NODE_EDITOR":
             return getattr(space, "tree_type", "") == "CompositorNodeTree"
         return True
-
-    def _resolve(self, context):
-        node = jobs.find_node(context, self.node_name, self.tree_name)
-        if node is None:
-            what = f"'{self.node_name}'" if self.node_name else "active"
-            self.report({"ERROR"}, f"No genvfx node {what} found in the compositor")
-        return node
 
     def _job(self, context, node):
         scene = jobs.scene_of(context, node)
@@ -68,7 +58,7 @@ class GENVFX_OT_generate(bpy.types.Operator):
         return {"CANCELLED"}
 
     def execute(self, context):
-        node = self._resolve(context)
+        node = self.target_node(context)
         if node is None:
             return {"CANCELLED"}
         try:
@@ -77,36 +67,11 @@ class GENVFX_OT_generate(bpy.types.Operator):
                 session.run(node, job, context, on_event=_print_progress if bpy.app.background else None)
                 self.report({"INFO"}, f"{node.name}: {node.message}")
                 return {"FINISHED"}
-            self._job_id = session.submit(node, job, context)
+            self._job_ids = (session.submit(node, job, context),)
         except GenVFXError as error:
             return self._fail(node, error)
         return {"FINISHED"}
 
-    def invoke(self, context, event):
-        if self.wait or bpy.app.background or context.window is None:
-            return self.execute(context)
-        result = self.execute(context)
-        if result != {"FINISHED"} or not self._job_id:
-            return result
-        wm = context.window_manager
-        self._timer = wm.event_timer_add(0.25, window=context.window)
-        wm.modal_handler_add(self)
-        return {"RUNNING_MODAL"}
-
-    def modal(self, context, event):
-        if self._job_id not in session.running_jobs():
-            return self._end(context, {"FINISHED"})
-        if event.type == "ESC" and event.value == "PRESS":
-            session.cancel(self._job_id)
-            self.report({"WARNING"}, "Generation cancelled")
-            return self._end(context, {"CANCELLED"})
-        return {"PASS_THROUGH"}
-
-    def _end(self, context, result):
-        if self._timer is not None:
-            context.window_manager.event_timer_remove(self._timer)
-            self._timer = None
-        return result
 
 
 _last_print = [0.0]

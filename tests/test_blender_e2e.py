@@ -164,6 +164,28 @@ try:
         results["lonely_error"] = str(exc)
     results["lonely_node"] = {"state": lonely.state, "message": lonely.message}
 
+    # Variants: two seeds at 25 % on the current frame, thumbnails on the node; "Use" picks one.
+    node = tree.nodes["Debris Fill"]
+    node.seed, node.variant_count = 5, 2
+    key_before = node.job_key
+    results["variants_op"] = sorted(bpy.ops.genvfx.variants(node_name=node.name, wait=True))
+    results["variants"] = {"seeds": node.variant_seeds, "state": node.state, "message": node.message,
+                           "images": {str(seed): image.filepath for seed, image in node.variant_images().items()},
+                           "key_kept": node.job_key == key_before}
+    results["use_variant"] = sorted(bpy.ops.genvfx.use_variant(node_name=node.name, seed=6))
+    results["picked_seed"] = node.seed
+    results["picked_params"] = jobs.build_job(bpy.context, node, [1]).seed
+    from unittest import mock
+    layout = mock.MagicMock()
+    node.draw_variants(bpy.context, layout)  # the sidebar's box draws (a stand-in layout headless)
+    results["drawn_ops"] = sorted({call.args[0] for call in layout.mock_calls
+                                   if call[0].endswith("operator") and call.args})
+    bpy.ops.wm.save_mainfile()
+    bpy.ops.wm.open_mainfile(filepath=bpy.data.filepath)
+    node = bpy.context.scene.compositing_node_group.nodes["Debris Fill"]
+    results["variants_reopened"] = {"seed": node.seed, "seeds": node.variant_seeds,
+                                    "images": sorted(node.variant_images())}
+
     genvfx.unregister()  # shuts the worker down
     results["ok"] = True
 except Exception:
@@ -313,3 +335,24 @@ def test_unconnected_node_reports_a_clear_error(blender_run):
     assert "nothing connected" in results["lonely_error"]
     assert results["lonely_node"]["state"] == "ERROR"
     assert "Image" in results["lonely_node"]["message"]
+
+
+def test_variants_make_thumbnails_and_use_sets_the_seed(blender_run):
+    results = blender_run["results"]
+    assert results["variants_op"] == ["FINISHED"]
+    variants = results["variants"]
+    assert variants["seeds"] == "5,6", variants
+    assert variants["state"] == "DONE" and "2 variant" in variants["message"], variants
+    assert variants["key_kept"], "the node's loaded result must not change"
+    images = variants["images"]
+    assert sorted(images) == ["5", "6"] and images["5"] != images["6"]
+    import OpenEXR
+
+    for seed, path in images.items():
+        exr = OpenEXR.File(path)
+        assert str(exr.header()["genvfx.seed"]) == seed
+        assert exr.parts[0].width() == SIZE[0] // 4  # 25 %
+    assert results["use_variant"] == ["FINISHED"]
+    assert results["picked_seed"] == 6 and results["picked_params"] == 6
+    assert {"genvfx.variants", "genvfx.use_variant"} <= set(results["drawn_ops"])
+    assert results["variants_reopened"] == {"seed": 6, "seeds": "5,6", "images": [5, 6]}
