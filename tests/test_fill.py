@@ -125,6 +125,32 @@ def test_structure_of_a_photograph_reaches_into_the_hole():
     assert laplacian_std(out, measured) > 3.0 * laplacian_std(telea(plate, mask), measured)
 
 
+def test_lines_meeting_a_large_hole_are_carried_across_it():
+    # A street in perspective: dark shop glass above a slanted base line, light paving below it and
+    # darker asphalt beyond the kerb. A large hole over the base line: the glass must stay dark down
+    # to the line and the paving light below it, not become a blend of the two (or asphalt).
+    height, width = 144, 256
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    line = 60 + 0.12 * x
+    kerb = 100 + 0.3 * x
+    value = np.where(y < line, 0.02, 0.45)
+    value = np.where(y > kerb, 0.12, value)
+    value = np.clip(value * (1 + 0.25 * rng.standard_normal((height, width))), 0, None).astype(np.float32)
+    plate = np.ones((height, width, 4), np.float32)
+    plate[..., :3] = value[..., None]
+    mask = np.zeros((height, width), np.float32)
+    mask[28:112, 80:184] = 1.0
+    hole = mask > 0.5
+
+    out = fill(plate, mask, seed=0, device="cpu")["Combined"][..., 0]
+
+    above = hole & (y < line - 5)
+    below = hole & (y > line + 5) & (y < kerb - 5)
+    assert (out[above] < 0.1).mean() > 0.95, "the glass does not reach the base line"
+    assert (out[below] > 0.25).mean() > 0.9, "the paving does not continue under the base line"
+
+
 def test_source_exemplar_sets_the_look():
     plate = photo_linear("grass", (128, 96))  # grey
     source = photo_linear("coffee", (150, 100))  # warm wood and red saucer

@@ -15,6 +15,15 @@ Wexler et al. 2007; "PatchMatch", Barnes et al. 2009), coarse to fine:
       cover it propose, weights ``exp(-d / sigma)``;
 * the finer level starts from the coarse NNF, upsampled, and votes once with it.
 
+EM started from a smooth fill does not carry structure across a large hole: on a facade the
+shop glass, its base line, the paving and the kerb meet the hole and the middle becomes a grey
+blend of them. So, with the plate as the source, the pyramid stops where the hole is a few
+patches across (``_INIT_RADIUS``) and that level is filled greedily in the priority order of
+Criminisi et al. (2004): front patches that are mostly known and that a strong isophote enters
+first, each from the source patch that best matches its known part. Lines are thus continued
+into the hole; the EM then starts from that fill (its NNF from where each pixel was copied) and
+cleans its seams.
+
 Left alone, EM happily fills a large hole in a photograph with whatever region of the
 frame is most self-similar (a flat wall, a table top) however little it has to do with
 the hole's surroundings, and copies from a brighter or darker part of a gradient show as
@@ -23,7 +32,10 @@ the plate around each source patch against, for a target, a smooth interpolation
 plate's local means over the hole (pull-push). Its weight fades with the depth into the
 hole (a few patches), so the fill continues what surrounds it and matches its low
 frequencies at the edge, while the middle of a large hole stays free to take whatever
-texture fits. The votes are weighed by the same energy (patch distance plus guide).
+texture fits. At the level filled in priority order, the guide over the part of the hole no
+known pixel reaches is the local mean of that fill rather than the pull-push, which would pull
+the EM back towards the blend. The votes are weighed by the same energy (patch distance plus
+guide).
 
 Distances are measured in a perceptual space (a display-like encoding of the
 linear values that compresses HDR highlights with a log) and on PCA-reduced patch
@@ -48,7 +60,7 @@ from ...backend.errors import BadInput
 from ..runtime import torch_device
 
 #: Bump whenever the output for the same inputs changes (it is part of the cache key).
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 
 # Tuning. Kept together so a change here reminds one to bump GENERATOR_VERSION.
 _PCA_DIMS_MAX = 24          # descriptor length, at most
@@ -56,6 +68,10 @@ _PCA_DIMS_MIN = 8
 _PCA_ENERGY = 0.97          # keep enough components for this share of the variance
 _PCA_SAMPLES = 8192         # source patches sampled to estimate the basis
 _COARSE_RADIUS = 0.5  # stop downsampling once the hole's inner radius <= this × patch
+_INIT_RADIUS = 2.5    # with the plate as the source: stop at this × patch instead, and fill that level
+                      # in priority order (see _priority_fill)
+_PRIORITY_EPS = 0.01  # the data term's floor, so flat fronts still get filled, confidence first
+_PRIORITY_SOURCES = 16384  # candidate source patches in the priority fill's exhaustive search, at most
 _MIN_LEVEL_SIDE_PATCHES = 3  # a level is at least this many patches on its short side
 _EM_COARSEST = 8            # EM iterations at the coarsest level ...
 _EM_FINEST = 4              # ... and at the finest; levels between interpolate
@@ -388,11 +404,14 @@ class _Level:
         self.guide_weight = None
 
 
-def _set_guide(level, src, patch):
+def _set_guide(level, src, patch, from_fill=False):
     """The colour guide of a level whose source is the plate itself: the local mean of the encoded
-    known pixels (in a window ``_GUIDE_WINDOW`` patches across) for every pixel, pull-pushed over
-    the part of the hole that no known pixel reaches. Sources look it up at their centres, targets at
-    theirs, with a weight that fades with the target's depth into the hole."""
+    known pixels (in a window ``_GUIDE_WINDOW`` patches across) for every pixel; over the part of
+    the hole that no known pixel reaches, either a pull-push of those means or, with ``from_fill``
+    (the level filled in priority order), the local mean of that fill, so that the EM keeps the
+    structure it carried across instead of pulling the middle of the hole towards a blend of its
+    borders. Sources look it up at their centres, targets at theirs, with a weight that fades with
+    the target's depth into the hole."""
     import cv2
     import torch
     import torch.nn.functional as F
@@ -407,12 +426,130 @@ def _set_guide(level, src, patch):
     den = F.avg_pool2d(weight, window, stride=1, padding=window // 2, count_include_pad=False)[0]
     reached = den[0] > 1e-6
     local = torch.where(reached[None], num / den.clamp_min(1e-6), torch.zeros_like(num))
-    guide = _pull_push(local, reached).reshape(3, -1).t().contiguous()
+    if from_fill:
+        filled = F.avg_pool2d(_encode(level.img[:3])[None], window, stride=1, padding=window // 2,
+                              count_include_pad=False)[0]
+        guide = torch.where(reached[None], local, filled)
+    else:
+        guide = _pull_push(local, reached)
+    guide = guide.reshape(3, -1).t().contiguous()
     depth = cv2.distanceTransform(level.hole.cpu().numpy().astype(np.uint8), cv2.DIST_L2, 5)
     depth = torch.from_numpy(depth).to(guide.device).reshape(-1).index_select(0, level.targets)
     src.guide = guide
     level.guide = guide.index_select(0, level.targets)
     level.guide_weight = _GUIDE_WEIGHT * patch * patch * torch.exp(-depth / (_GUIDE_DEPTH * patch))
+
+
+def _front_priority(known, confidence, luma, radius):
+    """Criminisi's priority ``confidence × (data + eps)`` on the fill front of a (crop of a) level
+    (-1 elsewhere), and the confidence term alone. The data term: the strongest known gradient in a
+    pixel's patch, turned into an isophote, against the normal of the front."""
+    import torch
+    import torch.nn.functional as F
+
+    size = 2 * radius + 1
+    k = known.to(luma.dtype)
+    front = ~known & (F.max_pool2d(k[None, None], 3, stride=1, padding=1)[0, 0] > 0)
+    gx = torch.zeros_like(luma)
+    gy = torch.zeros_like(luma)
+    gx[:, 1:-1] = (luma[:, 2:] - luma[:, :-2]) * 0.5 * k[:, 2:] * k[:, :-2]
+    gy[1:-1] = (luma[2:] - luma[:-2]) * 0.5 * k[2:] * k[:-2]
+    _, where = F.max_pool2d((gx.square() + gy.square())[None, None], size, stride=1, padding=radius,
+                            return_indices=True)
+    where = where.reshape(luma.shape)
+    iso_x, iso_y = -gy.reshape(-1)[where], gx.reshape(-1)[where]
+    smooth = F.avg_pool2d(k[None, None], 3, stride=1, padding=1, count_include_pad=False)[0, 0]
+    nx = torch.zeros_like(smooth)
+    ny = torch.zeros_like(smooth)
+    nx[:, 1:-1] = smooth[:, 2:] - smooth[:, :-2]
+    ny[1:-1] = smooth[2:] - smooth[:-2]
+    norm = (nx.square() + ny.square()).sqrt().clamp_min(1e-6)
+    data = (iso_x * nx + iso_y * ny).abs() / norm
+    conf = F.avg_pool2d(confidence[None, None], size, stride=1, padding=radius, count_include_pad=True)[0, 0]
+    return torch.where(front, conf * (data + _PRIORITY_EPS), torch.full_like(conf, -1.0)), conf
+
+
+def _priority_fill(level, src, radius):
+    """Fill ``level``'s hole patch by patch in the order of Criminisi et al. ("Region filling and
+    object removal by exemplar-based image inpainting", 2004): the front pixel first whose patch
+    is most known (confidence) and where a strong isophote runs into the hole (data term), with
+    the source patch that best matches the target's known pixels. Lines and edges that meet the
+    hole are thereby carried across it, which the EM alone, started from a smooth fill, does not
+    do. The search is exhaustive over at most ``_PRIORITY_SOURCES`` centres on a lattice, then
+    refined around the best one; the priorities are updated around each filled patch only.
+    Writes ``level.img`` and returns, for every pixel, the flat index of the source pixel it came
+    from (its own index where it was known)."""
+    import torch
+
+    dev = level.img.device
+    height, width = level.height, level.width
+    size = 2 * radius + 1
+    channels = level.img.shape[0]
+    img = level.img.reshape(channels, -1)
+    feats = _perceptual(level.img).reshape(-1, height * width).clone()
+    n_feat = feats.shape[0]
+    src_feats = src.features.reshape(n_feat, -1)
+    src_offsets = _patch_offsets(src.width, radius, dev)
+    offsets = _patch_offsets(width, radius, dev)
+    valid = src.valid
+    stride = max(1, math.ceil(math.sqrt(int(src.valid_idx.shape[0]) / _PRIORITY_SOURCES)))
+    lattice = torch.zeros_like(valid)
+    lattice[::stride, ::stride] = True
+    candidates = torch.nonzero((valid & lattice).reshape(-1)).reshape(-1)
+    if candidates.shape[0] == 0:
+        candidates = src.valid_idx
+    patches = _gather_patches(src_feats, candidates, src_offsets)           # N, F*p*p
+    squares = patches.square().reshape(-1, n_feat, size * size).sum(1)     # N, p*p
+    near = torch.arange(-(stride - 1), stride, device=dev)
+    near_y, near_x = torch.meshgrid(near, near, indexing="ij")
+    near_y, near_x = near_y.reshape(-1), near_x.reshape(-1)
+    luma_w = torch.tensor([0.2126, 0.7152, 0.0722], device=dev)
+
+    known = (~level.hole).clone()
+    confidence = known.to(torch.float32)
+    luma = torch.tensordot(luma_w, feats[:3].reshape(3, height, width), 1)
+    priority, conf = _front_priority(known, confidence, luma, radius)
+    origin = torch.arange(height * width, device=dev)
+    known_flat, conf_flat, luma_flat = known.reshape(-1), confidence.reshape(-1), luma.reshape(-1)
+    reach = 2 * radius + 2          # how far a filled patch changes the priorities
+    margin = radius + 2             # what those need around them
+    while bool((~known).any()):
+        best = int(torch.argmax(priority))
+        by, bx = divmod(best, width)
+        cy = min(max(by, radius), height - 1 - radius)
+        cx = min(max(bx, radius), width - 1 - radius)
+        idx = cy * width + cx + offsets
+        have = known_flat.index_select(0, idx).to(torch.float32)             # p*p
+        target = feats[:, idx] * have                                         # F, p*p
+        dist = squares @ have - 2.0 * (patches @ target.reshape(-1))
+        choice = candidates[int(torch.argmin(dist))]
+        if stride > 1:  # refine around the lattice's best
+            sy = torch.div(choice, src.width, rounding_mode="floor") + near_y
+            sx = choice % src.width + near_x
+            inside = (sy >= 0) & (sy < src.height) & (sx >= 0) & (sx < src.width)
+            around = (sy.clamp(0, src.height - 1) * src.width + sx.clamp(0, src.width - 1))[inside]
+            around = around[valid.reshape(-1)[around]]
+            vecs = _gather_patches(src_feats, around, src_offsets).reshape(-1, n_feat, size * size)
+            local = ((vecs - feats[:, idx][None]).square().sum(1) * have).sum(1)
+            choice = around[int(torch.argmin(local))]
+        todo = ~known_flat.index_select(0, idx)
+        dst = idx[todo]
+        taken = choice + src_offsets[todo]
+        img[:, dst] = src.lin_rows.index_select(0, taken).t()
+        feats[:, dst] = src_feats[:, taken]
+        luma_flat[dst] = luma_w @ src_feats[:3, taken]
+        origin[dst] = taken
+        conf_flat[dst] = conf[by, bx]
+        known_flat[dst] = True
+        y0, y1 = max(0, cy - reach), min(height, cy + reach + 1)
+        x0, x1 = max(0, cx - reach), min(width, cx + reach + 1)
+        Y0, Y1 = max(0, y0 - margin), min(height, y1 + margin)
+        X0, X1 = max(0, x0 - margin), min(width, x1 + margin)
+        sub_p, sub_c = _front_priority(known[Y0:Y1, X0:X1], confidence[Y0:Y1, X0:X1], luma[Y0:Y1, X0:X1],
+                                       radius)
+        priority[y0:y1, x0:x1] = sub_p[y0 - Y0:y1 - Y0, x0 - X0:x1 - X0]
+        conf[y0:y1, x0:x1] = sub_c[y0 - Y0:y1 - Y0, x0 - X0:x1 - X0]
+    return origin
 
 
 # --------------------------------------------------------------------------- the algorithm
@@ -447,7 +584,9 @@ def _complete(plate, hole_np, source_np, seed, device, patch, on_step):
         src_img = torch.cat([src_img, _texture(src_img, torch.ones(sh, sw, dtype=torch.bool, device=device),
                                                window)], 0)
     levels = [(img, hole, src_img)]
-    while inner / (2 ** (len(levels) - 1)) > _COARSE_RADIUS * patch:
+    by_priority = src_img is None and not bool(hole_np.all())
+    stop_radius = (_INIT_RADIUS if by_priority else _COARSE_RADIUS) * patch
+    while inner / (2 ** (len(levels) - 1)) > stop_radius or (by_priority and len(levels) < 2):
         cur_img, cur_hole, cur_src = levels[-1]
         h, w = cur_hole.shape
         if min((h + 1) // 2, (w + 1) // 2) < min_side:
@@ -486,19 +625,24 @@ def _complete(plate, hole_np, source_np, seed, device, patch, on_step):
             src = _Source(l_src, _interior(sh, sw, radius, device), radius)
         basis = src.basis(generator)
         src.describe(basis, patch)
-        if l_src is None:
-            _set_guide(level, src, patch)
 
         if prev is None:
-            nnf = src.valid_idx[torch.randint(0, src.valid_idx.shape[0], level.targets.shape,
-                                              generator=generator, device=device)]
-            if bool(level.hole.all()):
-                _vote(level, src, nnf, None, radius)
+            if by_priority:
+                origin = _priority_fill(level, src, radius)
+                o = origin.index_select(0, level.targets)
+                nnf = _snap(src, torch.div(o, level.width, rounding_mode="floor"), o % level.width)
             else:
-                level.img = _pull_push(level.img, ~level.hole)
+                nnf = src.valid_idx[torch.randint(0, src.valid_idx.shape[0], level.targets.shape,
+                                                  generator=generator, device=device)]
+                if bool(level.hole.all()):
+                    _vote(level, src, nnf, None, radius)
+                else:
+                    level.img = _pull_push(level.img, ~level.hole)
         else:
             nnf = _upsample_nnf(prev, level, src, generator)
             _vote(level, src, nnf, None, radius)
+        if l_src is None:
+            _set_guide(level, src, patch, from_fill=by_priority and prev is None)
 
         n_em = em_counts[li]
         for em in range(n_em):
