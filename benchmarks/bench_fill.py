@@ -50,25 +50,34 @@ def job_for(plate: str, mask: str, frames: int, cache: Path, **settings) -> Job:
                cache_dir=str(cache), **settings)
 
 
-def bench_overhead(root: Path, size, frames: int) -> None:
+def bench_overhead(root: Path, size, frames: int, rounds: int = 3) -> None:
+    """The same frames, same seeds, filled by the function alone and through the warm
+    worker (reading, hashing, writing EXR, provenance), alternated ``rounds`` times; the
+    fastest round of each is kept, as this machine's speed wanders by 10-20 %."""
+    from genvfx.backend.generators import frame_seed
     from genvfx.backend.images import as_rgba, read_image, read_mask
 
     plate, mask = make_shot(root / "overhead", frames, size)
-    alone = 0.0
-    for frame in range(1, frames + 1):
-        image = as_rgba(read_image(plate.replace("####", f"{frame:04d}")))
-        hole = read_mask(mask.replace("####", f"{frame:04d}"))
-        seconds, _ = timed(fill, image, hole, seed=frame)
-        alone += seconds
+    inputs = [(as_rgba(read_image(plate.replace("####", f"{frame:04d}"))),
+               read_mask(mask.replace("####", f"{frame:04d}"))) for frame in range(1, frames + 1)]
     client = WorkerClient()
     client.ping(120)  # warm: the worker is started once and kept
-    # every frame filled on its own, as the fill-alone baseline does
-    end_to_end, result = timed(client.run, job_for(plate, mask, frames, root / "cache-overhead",
-                                                   params={"temporal": "off"}))
+    alone, end_to_end = [], []
+    for index in range(rounds):
+        started = time.perf_counter()
+        for frame, (image, hole) in enumerate(inputs, start=1):
+            fill(image, hole, seed=frame_seed(0, frame))
+        alone.append(time.perf_counter() - started)
+        # every frame filled on its own, as the fill-alone baseline does; a fresh cache each round
+        seconds, _ = timed(client.run, job_for(plate, mask, frames, root / f"cache-overhead-{index}",
+                                               params={"temporal": "off"}))
+        end_to_end.append(seconds)
     client.close()
-    print(f"fill alone: {alone / frames:.2f} s/frame at {size[0]}x{size[1]} ({frames} frames)")
-    print(f"worker + EXR end to end: {end_to_end / frames:.2f} s/frame; ratio end-to-end / fill alone = "
-          f"{end_to_end / alone:.3f} (target <= 1.15)")
+    best_alone, best_end_to_end = min(alone), min(end_to_end)
+    print(f"fill alone: {best_alone / frames:.2f} s/frame at {size[0]}x{size[1]} ({frames} frames, "
+          f"best of {rounds})")
+    print(f"worker + EXR end to end: {best_end_to_end / frames:.2f} s/frame; ratio end-to-end / fill alone = "
+          f"{best_end_to_end / best_alone:.3f} (target <= 1.15)")
 
 
 def bench_full_resolution(root: Path, size) -> None:
