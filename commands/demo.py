@@ -80,6 +80,7 @@ def main(args) -> int:
     blend = headless.build_demo_scene(plate, mask, frames, str(out / "shot.blend"), proxy=args.proxy)
     rendered = headless.render_blend(blend, frames=frames, out_dir=str(out / "composite"),
                                     file_format="PNG", save=True, log=lambda text: None)
+    Path(blend + "1").unlink(missing_ok=True)  # Blender's backup of a file the demo itself just made
     print(f"shot: {blend}")
     print(f"composite: {Path(rendered[0]).parent} ({len(rendered)} frames)")
     return 0
