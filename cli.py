@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .backend.errors import GenVFXError
+from .errors import GenVFXError
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:

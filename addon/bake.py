@@ -172,7 +172,7 @@ def bake_socket(scene, socket, frames: list[int], directory: str, name: str,
     """Render ``socket`` (an output socket in ``scene``'s compositor) to
     ``<directory>/<name>.####.exr`` (scene-linear float RGBA) for ``frames``;
     returns that pattern."""
-    from ..backend.errors import GenVFXError
+    from ..errors import GenVFXError
 
     tree = socket.id_data
     if tree != scene.compositing_node_group:

@@ -190,7 +190,7 @@ class GenVFXDebrisFillNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
             keys = [part for part in self.key_frames.replace(" ", "").split(",") if part]
             if keys:
                 if not all(part.isdigit() for part in keys):
-                    from ..backend.errors import BadInput
+                    from ..errors import BadInput
 
                     raise BadInput(f"Cannot read the key frames '{self.key_frames}'",
                                    "Give frame numbers such as 1,13,25, or clear the field.")

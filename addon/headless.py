@@ -14,7 +14,7 @@ import os
 
 import bpy
 
-from ..backend.errors import GenVFXError
+from ..errors import GenVFXError
 
 
 def ensure_registered() -> None:

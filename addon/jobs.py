@@ -11,7 +11,7 @@ import os
 
 import bpy
 
-from ..backend.errors import BadInput, GenVFXError
+from ..errors import BadInput, GenVFXError
 from ..backend.jobs import Job
 from . import bake, preferences
 from .node_base import GenVFXNodeBase

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import bpy
 
-from ..backend.errors import GenVFXError, JobCancelled
+from ..errors import GenVFXError, JobCancelled
 from . import preferences
 
 POLL_SECONDS = 0.2

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import protocol
-from .errors import GenVFXError, JobCancelled
+from ..errors import GenVFXError, JobCancelled
 from .jobs import Job
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from . import images, layers, provenance, sequences
-from .errors import GenVFXError, JobCancelled
+from ..errors import GenVFXError, JobCancelled
 from .jobs import Job
 from .loaded_models import LoadedModels
 from ..models import registry

@@ -8,7 +8,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .errors import BadInput
+from ..errors import BadInput
 
 
 @dataclass(frozen=True)

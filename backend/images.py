@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import colour, layers
-from .errors import BadInput
+from . import layers
+from ..models import colour
+from ..errors import BadInput
 
 DISPLAY_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 

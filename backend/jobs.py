@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import sequences
-from .errors import BadInput
+from ..errors import BadInput
 from .generators import generator_spec
 from .hashing import file_sha256, json_sha256
 

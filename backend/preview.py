@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .colour import to_display_8bit
+from ..models.colour import to_display_8bit
 
 
 def mask_overlay(rgba: np.ndarray, mask: np.ndarray, tint=(255, 40, 40), opacity: float = 0.55) -> np.ndarray:

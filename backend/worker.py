@@ -15,7 +15,7 @@ import threading
 import traceback
 
 from . import protocol
-from .errors import GenVFXError, JobCancelled
+from ..errors import GenVFXError, JobCancelled
 from .executor import JobEvents, run_job
 from .jobs import Job
 from .loaded_models import LoadedModels

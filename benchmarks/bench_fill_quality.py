@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from photos import photo_linear  # noqa: E402
 
-from genvfx.backend import colour, images  # noqa: E402
+from genvfx.backend import images  # noqa: E402
+from genvfx.models import colour  # noqa: E402
 from genvfx.models.fill import fill  # noqa: E402
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "brick", "grass", "gravel")

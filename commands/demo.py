@@ -19,7 +19,7 @@ import numpy as np
 
 from ..backend import images, layers, preview, sequences
 from ..backend.client import WorkerClient
-from ..backend.errors import BadInput
+from ..errors import BadInput
 from ..backend.jobs import Job
 from .progress import run_with_progress
 

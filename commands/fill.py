@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..backend import sequences
-from ..backend.errors import BadInput
+from ..errors import BadInput
 from ..backend.client import WorkerClient
 from ..backend.jobs import Job
 from ..models.fill.temporal import DEFAULT_KEY_INTERVAL

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..backend import sequences
-from ..backend.errors import BadInput
+from ..errors import BadInput
 
 
 def main(args) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..backend import images, layers, preview, sequences
-from ..backend.errors import BadInput
+from ..errors import BadInput
 from ..backend.jobs import PROXY_SCALES, Job
 from .progress import run_with_progress
 

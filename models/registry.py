@@ -31,7 +31,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..backend.errors import GenVFXError
+from ..errors import GenVFXError
 
 SHIPPED = Path(__file__).parent / "weights"
 PICKLE_SUFFIXES = {".pt", ".pth", ".ckpt", ".bin", ".pkl", ".pickle"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ..backend.errors import GenVFXError
+from ..errors import GenVFXError
 
 DEVICES = ("auto", "cuda", "cpu")
 PRECISIONS = ("fp32", "fp16", "bf16")

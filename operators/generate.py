@@ -16,7 +16,7 @@ import bpy
 from bpy.props import EnumProperty
 
 from ..addon import jobs, session
-from ..backend.errors import GenVFXError
+from ..errors import GenVFXError
 from .node_target import NodeTarget
 
 SCOPES = (

@@ -16,7 +16,7 @@ from bpy.props import IntProperty
 
 from ..addon import jobs, session
 from ..addon.node_base import VARIANT_PROXY
-from ..backend.errors import GenVFXError
+from ..errors import GenVFXError
 from .generate import _print_progress
 from .node_target import NodeTarget
 

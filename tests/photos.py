@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from genvfx.backend import colour, layers
+from genvfx.backend import layers
+from genvfx.models import colour
 
 
 def photo_linear(name: str = "astronaut", size: tuple[int, int] | None = None) -> np.ndarray:

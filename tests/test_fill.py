@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from genvfx.backend.errors import BadInput
+from genvfx.errors import BadInput
 from genvfx.models.fill import fill
 
 from photos import photo_linear, rect_mask

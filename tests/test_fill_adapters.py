@@ -9,8 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from genvfx.backend import colour, layers
-from genvfx.backend.errors import BadInput, GenVFXError
+from genvfx.backend import layers
+from genvfx.models import colour
+from genvfx.errors import BadInput, GenVFXError
 from genvfx.backend.executor import run_job
 from genvfx.backend.jobs import Job
 from genvfx.models import fill, registry

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from genvfx.backend import layers
-from genvfx.backend.errors import BadInput, JobCancelled
+from genvfx.errors import BadInput, JobCancelled
 from genvfx.backend.executor import JobEvents, run_job
 from genvfx.backend.jobs import Job
 from genvfx.models.fill import temporal

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from genvfx.backend import images, layers
-from genvfx.backend.errors import BadInput
+from genvfx.errors import BadInput
 
 from photos import photo_linear, write_plate
 

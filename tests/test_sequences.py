@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from genvfx.backend import sequences
-from genvfx.backend.errors import BadInput
+from genvfx.errors import BadInput
 
 
 def test_frame_ranges():

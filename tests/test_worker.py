@@ -11,7 +11,7 @@ import pytest
 
 from genvfx.backend import layers, protocol
 from genvfx.backend.client import WorkerClient
-from genvfx.backend.errors import BadInput, GenVFXError, JobCancelled
+from genvfx.errors import BadInput, GenVFXError, JobCancelled
 from genvfx.backend.jobs import Job
 
 from photos import photo_linear, rect_mask, write_mask_png, write_plate

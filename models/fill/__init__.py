@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Callable
 
-from ...backend.errors import BadInput, GenVFXError
+from ...errors import BadInput, GenVFXError
 from .adapters import ADAPTERS_VERSION, LOADERS
 from .patchmatch import GENERATOR_VERSION as PATCHMATCH_VERSION
 from .patchmatch import fill

@@ -56,7 +56,7 @@ from typing import Callable
 
 import numpy as np
 
-from ...backend.errors import BadInput
+from ...errors import BadInput
 from ..runtime import torch_device
 
 #: Bump whenever the output for the same inputs changes (it is part of the cache key).

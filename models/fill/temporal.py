@@ -41,7 +41,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ...backend.errors import BadInput
+from ...errors import BadInput
 
 #: Part of the fill generator's version (and so of the cache key): bump when output changes.
 TEMPORAL_VERSION = "1"

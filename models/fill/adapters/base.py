@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from ....backend.errors import BadInput
+from ....errors import BadInput
 from . import crop, seam
 
 #: Parameters of the embedded default that a production model has no use for; a job

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ....backend import colour
+from ... import colour
 
 #: More separate hole groups than this are inpainted as one crop (a mask of specks
 #: must not cost hundreds of model runs).

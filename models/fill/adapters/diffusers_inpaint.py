@@ -26,7 +26,7 @@ import json
 
 import numpy as np
 
-from ....backend.errors import GenVFXError
+from ....errors import GenVFXError
 from ... import runtime
 from .base import CropInpainter
 from .crop import SizeRule

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ....backend.errors import GenVFXError
+from ....errors import GenVFXError
 from ... import runtime
 from .base import CropInpainter
 from .crop import SizeRule
