@@ -310,8 +310,8 @@ def _patch_offsets(width, radius, device):
 
 def _gather_patches(features_flat, centres, offsets):
     """Patch vectors [N, C*p*p] (order: channel, row, column) at flat ``centres``."""
-    idx = centres[:, None] + offsets[None, :]
-    vals = features_flat[:, idx]  # C, N, p*p
+    idx = (centres[:, None] + offsets[None, :]).reshape(-1)
+    vals = features_flat.index_select(1, idx).view(features_flat.shape[0], centres.shape[0], -1)  # C, N, p*p
     return vals.permute(1, 0, 2).reshape(centres.shape[0], -1)
 
 
@@ -328,11 +328,13 @@ class _Source:
         self.valid = valid                  # Hs,Ws bool: whole patch valid
         dev = img.device
         self.valid_idx = torch.nonzero(valid.reshape(-1)).reshape(-1)
-        self.nearest = torch.from_numpy(_nearest_valid(valid.cpu().numpy())).to(dev)
+        # int32 (half the bytes of a random gather; a frame has fewer than 2**31 pixels)
+        self.nearest = torch.from_numpy(_nearest_valid(valid.cpu().numpy()).astype(np.int32)).to(dev)
         self.lin_rows = img.reshape(img.shape[0], -1).t().contiguous()  # Hs*Ws, C
         self.features = _perceptual(img)
         self.radius = radius
         self.guide = None                   # Hs*Ws, 3: colour guide (plate as the source only)
+        self.table = None                   # Hs*Ws, k+3: desc and guide side by side (views into it)
 
     def basis(self, generator):
         """PCA basis [C*p*p, k] of the source patches (perceptual features)."""
@@ -435,7 +437,10 @@ def _set_guide(level, src, patch, from_fill=False):
     guide = guide.reshape(3, -1).t().contiguous()
     depth = cv2.distanceTransform(level.hole.cpu().numpy().astype(np.uint8), cv2.DIST_L2, 5)
     depth = torch.from_numpy(depth).to(guide.device).reshape(-1).index_select(0, level.targets)
-    src.guide = guide
+    # One table [Hs*Ws, k+3] of descriptors and guide, so the search gathers each candidate once.
+    k = src.desc.shape[1]
+    src.table = torch.cat([src.desc, guide], 1)
+    src.desc, src.guide = src.table[:, :k], src.table[:, k:]
     level.guide = guide.index_select(0, level.targets)
     level.guide_weight = _GUIDE_WEIGHT * patch * patch * torch.exp(-depth / (_GUIDE_DEPTH * patch))
 
@@ -673,11 +678,17 @@ def _distance(desc_t, desc_s, candidates):
 def _energy(level, src, desc_t, candidates):
     """What the search minimises: the patch distance plus, with the plate as the source, the
     weighted difference of the colour guides at the target and the candidate."""
-    energy = _distance(desc_t, src.desc, candidates)
-    if level.guide is not None:
+    if level.guide is None:
+        return _distance(desc_t, src.desc, candidates)
+    if src.table is not None:
+        rows = src.table.index_select(0, candidates)
+        k = desc_t.shape[1]
+        energy = (desc_t - rows[:, :k]).square_().sum(1)
+        apart = (level.guide - rows[:, k:]).square_().sum(1)
+    else:
+        energy = _distance(desc_t, src.desc, candidates)
         apart = (level.guide - src.guide.index_select(0, candidates)).square_().sum(1)
-        energy = energy + level.guide_weight * apart
-    return energy
+    return energy + level.guide_weight * apart
 
 
 def _target_descriptors(level, basis, radius):
@@ -697,7 +708,7 @@ def _snap(src, sy, sx):
     """Clamp source coordinates into the frame and move them onto the nearest valid centre."""
     sy = sy.clamp(0, src.height - 1)
     sx = sx.clamp(0, src.width - 1)
-    return src.nearest[sy * src.width + sx]
+    return src.nearest.index_select(0, (sy * src.width + sx).reshape(-1)).view(sy.shape).long()
 
 
 def _patchmatch_pass(level, src, desc_t, nnf, energy, generator):
@@ -724,7 +735,7 @@ def _patchmatch_pass(level, src, desc_t, nnf, energy, generator):
             grid[level.targets] = nnf
             ny, nx = ty + dy, tx + dx
             inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
-            neighbour = grid[(ny.clamp(0, height - 1) * width + nx.clamp(0, width - 1))]
+            neighbour = grid.index_select(0, ny.clamp(0, height - 1) * width + nx.clamp(0, width - 1))
             usable = inside & (neighbour >= 0)
             sy = torch.div(neighbour, src.width, rounding_mode="floor") - dy
             sx = neighbour % src.width - dx
@@ -771,33 +782,31 @@ def _vote(level, src, nnf, energies, radius):
 
     dev = nnf.device
     height, width = level.height, level.width
-    grid_s = torch.full((height * width,), -1, dtype=torch.long, device=dev)
-    grid_s[level.targets] = nnf
-    grid_e = torch.full((height * width,), math.inf, dtype=torch.float32, device=dev)
-    grid_e[level.targets] = 0.0 if energies is None else energies
-    hy, hx = level.hy, level.hx
+    # The NNF and energies on a grid padded by ``radius`` (-1 / inf there and off the targets, which
+    # all lie ``radius`` or more from the frame's edge), so the patch centred at hole pixel - (dy, dx)
+    # is one constant step away in the flat padded grid, with no bounds checks.
+    pad_w = width + 2 * radius
+    pad_idx = (level.hy + radius) * pad_w + (level.hx + radius)
+    t_idx = (level.ty + radius) * pad_w + (level.tx + radius)
+    grid_s = torch.full(((height + 2 * radius) * pad_w,), -1, dtype=torch.long, device=dev)
+    grid_s[t_idx] = nnf
+    grid_e = torch.full(((height + 2 * radius) * pad_w,), math.inf, dtype=torch.float32, device=dev)
+    grid_e[t_idx] = 0.0 if energies is None else energies
     channels = level.img.shape[0]
     offsets = [(dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]
 
-    def covering(dy, dx):
-        cy, cx = hy - dy, hx - dx
-        ok = (cy >= radius) & (cy < height - radius) & (cx >= radius) & (cx < width - radius)
-        centre = cy.clamp(0, height - 1) * width + cx.clamp(0, width - 1)
-        s = grid_s[centre]
-        ok = ok & (s >= 0)
-        e = torch.where(ok, grid_e[centre], torch.full((), math.inf, device=dev))
-        return s, e
-
-    least = torch.full(hy.shape, math.inf, dtype=torch.float32, device=dev)
+    least = torch.full(pad_idx.shape, math.inf, dtype=torch.float32, device=dev)
     if energies is not None:
         for dy, dx in offsets:
-            least = torch.minimum(least, covering(dy, dx)[1])
+            least = torch.minimum(least, grid_e.index_select(0, pad_idx - (dy * pad_w + dx)))
     least = torch.where(torch.isfinite(least), least, torch.zeros_like(least))
-    num = torch.zeros(hy.shape[0], channels, dtype=torch.float32, device=dev)
-    den = torch.zeros(hy.shape[0], dtype=torch.float32, device=dev)
+    num = torch.zeros(pad_idx.shape[0], channels, dtype=torch.float32, device=dev)
+    den = torch.zeros(pad_idx.shape[0], dtype=torch.float32, device=dev)
     last = src.height * src.width - 1
     for dy, dx in offsets:
-        s, e = covering(dy, dx)
+        centre = pad_idx - (dy * pad_w + dx)
+        s = grid_s.index_select(0, centre)
+        e = grid_e.index_select(0, centre)
         w = torch.exp(-(e - least))  # inf -> 0
         pixel = (s + (dy * src.width + dx)).clamp(0, last)
         num.addcmul_(src.lin_rows.index_select(0, pixel), w[:, None])
