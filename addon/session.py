@@ -117,12 +117,23 @@ def job_of(node) -> str | None:
     return None
 
 
-def submit(node, job, context=None) -> str:
-    """Start ``job`` for ``node`` without waiting; the timer reports back."""
+def _take_over(node, context):
+    """The worker, after cancelling what ``node`` was running (a node runs one request)."""
     previous = job_of(node)
     if previous is not None:
         cancel(previous)
-    worker = client(context)
+    return client(context)
+
+
+def _watch() -> None:
+    """Make sure the timer reports the routed jobs."""
+    if not bpy.app.timers.is_registered(_poll):
+        bpy.app.timers.register(_poll, first_interval=POLL_SECONDS)
+
+
+def submit(node, job, context=None) -> str:
+    """Start ``job`` for ``node`` without waiting; the timer reports back."""
+    worker = _take_over(node, context)
     starting = not worker.alive
     job_id = worker.submit(job)
     _routes[job_id] = Route(node.id_data.name, node.name, list(job.frames), float(job.proxy))
@@ -130,8 +141,7 @@ def submit(node, job, context=None) -> str:
     node.state = "RUNNING"
     node.progress = 0.0
     node.message = "Starting the backend…" if starting else "Queued"
-    if not bpy.app.timers.is_registered(_poll):
-        bpy.app.timers.register(_poll, first_interval=POLL_SECONDS)
+    _watch()
     return job_id
 
 
@@ -146,32 +156,51 @@ def run(node, job, context=None, on_event=None, timeout: float | None = None) ->
     node.state, node.progress, node.message = "RUNNING", 0.0, ""
     job_id = worker.submit(job)
     node.job_id = job_id
+    final = []
+
+    def note(event: dict) -> None:
+        if on_event is not None:
+            on_event(event)
+        if event.get("type") in protocol.FINAL_EVENTS:
+            final.append(event)
+
+    _wait(worker, node, {job_id: route}, note, lambda: bool(final), timeout,
+          "The job", "Use a lower proxy scale or fewer frames.")
+    event = final[0]
+    if event["type"] == "error":
+        raise GenVFXError.from_dict(event)
+    if event["type"] == "cancelled":
+        raise JobCancelled()
+    return event
+
+
+def _wait(worker, node, routes: dict, on_event, done, timeout: float | None, what: str, hint: str) -> None:
+    """Route the worker's events until ``done()``: those of ``routes`` (job id -> Route) go
+    to ``on_event`` and onto ``node``, the others to their own nodes. A timeout or Ctrl+C
+    cancels ``routes`` and shows it on the node."""
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
-        while True:
+        while not done():
             for event in worker.poll():
-                if event.get("job_id") != job_id:
+                route = routes.get(event.get("job_id"))
+                if route is None:
                     _dispatch(event)
                     continue
                 if on_event is not None:
                     on_event(event)
-                if event.get("type") in protocol.FINAL_EVENTS:
-                    if event["type"] != "job_done":
-                        error = GenVFXError.from_dict(event) if event["type"] == "error" else JobCancelled()
-                        _show_error(node, error)
-                        raise error
-                    apply_event(node, route, event)
-                    return event
                 apply_event(node, route, event)
+            if done():
+                break
             if deadline is not None and time.monotonic() > deadline:
-                worker.cancel(job_id)
-                error = GenVFXError("timeout", f"The job took longer than {timeout:.0f} s",
-                                    "Use a lower proxy scale or fewer frames.")
+                for job_id in routes:
+                    worker.cancel(job_id)
+                error = GenVFXError("timeout", f"{what} took longer than {timeout:.0f} s", hint)
                 _show_error(node, error)
                 raise error
             time.sleep(0.05)
     except KeyboardInterrupt:
-        worker.cancel(job_id)
+        for job_id in routes:
+            worker.cancel(job_id)
         _show_error(node, JobCancelled())
         raise
 
@@ -290,14 +319,9 @@ def _submit_batch(worker, node, jobs: list) -> tuple[VariantBatch, list[str]]:
 def submit_variants(node, jobs: list, context=None) -> list[str]:
     """Start a Variants request for ``node`` (one job a seed) without waiting; the timer
     turns each result into a thumbnail. Returns the job ids."""
-    previous = job_of(node)
-    if previous is not None:
-        cancel(previous)
-    worker = client(context)
-    _batch, routes = _submit_batch(worker, node, jobs)
+    _batch, routes = _submit_batch(_take_over(node, context), node, jobs)
     _routes.update(routes)
-    if not bpy.app.timers.is_registered(_poll):
-        bpy.app.timers.register(_poll, first_interval=POLL_SECONDS)
+    _watch()
     return [job_id for job_id, _route in routes]
 
 
@@ -306,33 +330,8 @@ def run_variants(node, jobs: list, context=None, on_event=None, timeout: float |
     the seeds made. Raises :class:`GenVFXError` when none could be made."""
     worker = client(context)
     batch, routes = _submit_batch(worker, node, jobs)
-    mine = dict(routes)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    try:
-        while not batch.complete:
-            for event in worker.poll():
-                route = mine.get(event.get("job_id"))
-                if route is None:
-                    _dispatch(event)
-                    continue
-                if on_event is not None:
-                    on_event(event)
-                apply_event(node, route, event)
-            if batch.complete:
-                break
-            if deadline is not None and time.monotonic() > deadline:
-                for job_id in mine:
-                    worker.cancel(job_id)
-                error = GenVFXError("timeout", f"The variants took longer than {timeout:.0f} s",
-                                    "Ask for fewer variants.")
-                _show_error(node, error)
-                raise error
-            time.sleep(0.05)
-    except KeyboardInterrupt:
-        for job_id in mine:
-            worker.cancel(job_id)
-        _show_error(node, JobCancelled())
-        raise
+    _wait(worker, node, dict(routes), on_event, lambda: batch.complete, timeout,
+          "The variants", "Ask for fewer variants.")
     seeds = node.variant_seed_list()
     if not seeds:
         raise GenVFXError("variants", batch.errors[0], "") if batch.errors else JobCancelled()
