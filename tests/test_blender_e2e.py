@@ -164,6 +164,19 @@ try:
         results["lonely_error"] = str(exc)
     results["lonely_node"] = {"state": lonely.state, "message": lonely.message}
 
+    # A mask of another size: the worker refuses the job, the wait ends with its message on the node.
+    mismatch = tree.nodes.new("GenVFXDebrisFillNode")
+    mismatch.name = "Mismatch"
+    small_mask = headless.image_node(tree, "Small Mask", config["small_mask"], [1], non_color=True)
+    tree.links.new(tree.nodes["Plate"].outputs["Image"], mismatch.inputs["Image"])
+    tree.links.new(small_mask.outputs["Image"], mismatch.inputs["Mask"])
+    try:
+        bpy.ops.genvfx.generate(node_name="Mismatch", wait=True)
+        results["mismatch_error"] = ""
+    except RuntimeError as exc:
+        results["mismatch_error"] = str(exc)
+    results["mismatch_node"] = {"state": mismatch.state, "message": mismatch.message, "job": mismatch.job_id}
+
     # Variants: two seeds at 25 % on the current frame, thumbnails on the node; "Use" picks one.
     node = tree.nodes["Debris Fill"]
     node.seed, node.variant_count = 5, 2
@@ -223,10 +236,12 @@ def blender_run(extension_zip, tmp_path_factory):
     mask = rect_mask(SIZE[1], SIZE[0], MASK_BOX)
     write_plate(shot / "plate.0001.exr", plate)
     write_mask_png(shot / "mask.0001.png", mask)
+    write_mask_png(shot / "small_mask.png", mask[::2, ::2])
     out = root / "out"
     out.mkdir()
     config = {"zip": str(extension_zip), "plate": str(shot / "plate.####.exr"),
-              "mask": str(shot / "mask.####.png"), "cache": str(root / "cache"), "out": str(out)}
+              "mask": str(shot / "mask.####.png"),
+              "small_mask": str(shot / "small_mask.png"), "cache": str(root / "cache"), "out": str(out)}
     (root / "config.json").write_text(json.dumps(config))
     (root / "script.py").write_text(BLENDER_SCRIPT)
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(root / "blender-user"), PYTHONNOUSERSITE="1")
@@ -335,6 +350,13 @@ def test_unconnected_node_reports_a_clear_error(blender_run):
     assert "nothing connected" in results["lonely_error"]
     assert results["lonely_node"]["state"] == "ERROR"
     assert "Image" in results["lonely_node"]["message"]
+
+
+def test_a_job_the_worker_refuses_ends_with_its_message_on_the_node(blender_run):
+    results = blender_run["results"]
+    assert "but the mask is" in results["mismatch_error"]
+    assert results["mismatch_node"]["state"] == "ERROR" and results["mismatch_node"]["job"] == ""
+    assert "but the mask is" in results["mismatch_node"]["message"]
 
 
 def test_variants_make_thumbnails_and_use_sets_the_seed(blender_run):
