@@ -191,3 +191,18 @@ def test_models_stay_loaded_between_jobs_until_released(small_shot, tmp_path):
     assert len(loaded) == 1 and next(iter(loaded._models.values())) is model
     loaded.release()
     assert len(loaded) == 0
+
+
+def test_genvfx_threads_caps_the_cpu_threads_and_refuses_nonsense():
+    import os
+    import subprocess
+    import sys
+
+    probe = ("import torch; from genvfx.models.runtime import torch_device; "
+             "torch_device('cpu'); print(torch.get_num_threads())")
+    capped = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "GENVFX_THREADS": "1"})
+    assert capped.stdout.strip() == "1", capped.stderr
+    wrong = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "GENVFX_THREADS": "two"})
+    assert wrong.returncode != 0 and "GENVFX_THREADS must be a whole number" in wrong.stderr
