@@ -1,4 +1,4 @@
-"""The ``genvfx`` command: fill, render, demo, worker, models."""
+"""The ``genvfx`` command: fill, relight, render, demo, worker, models."""
 
 from __future__ import annotations
 
@@ -55,6 +55,27 @@ def build_parser() -> argparse.ArgumentParser:
                           help="resolution scale of the variants (default 0.25)")
     _add_common(fill)
 
+    relight = commands.add_parser(
+        "relight", help="Relight: normal, albedo, shading, residual and depth passes of a plate",
+        description="Writes OUT/Relight.<frame>.exr (passes Combined, Normal, Albedo, Shading, Residual, Depth, "
+                    "Confidence). Combined is the plate under the given light, or the plate itself when no light "
+                    "option is given. Directions are in camera space: +X right, +Y up, +Z toward the camera.")
+    relight.add_argument("--plate", required=True, help="plate file or sequence (plate.####.exr; EXR/PNG/JPEG/TIFF)")
+    relight.add_argument("--out", required=True, help="output folder")
+    relight.add_argument("--model", default="", help="model id (see 'genvfx models list'); default: embedded")
+    relight.add_argument("--proxy", type=float, default=1.0, choices=(0.25, 0.5, 1.0), help="resolution scale")
+    light = relight.add_argument_group("light", "The light of Combined (any one given sets a light).")
+    light.add_argument("--light-dir", metavar="X,Y,Z", help="direction toward the light, camera space")
+    light.add_argument("--light-color", metavar="R,G,B", help="light colour (default 1,1,1)")
+    light.add_argument("--intensity", type=float, help="light intensity (default 1)")
+    light.add_argument("--ambient", type=float, help="ambient light (default 0.2)")
+    light.add_argument("--wrap", type=float, help="0-1: how far light wraps round the terminator (default 0.25)")
+    relight.add_argument("--mode", default="recombine", choices=("recombine", "ratio"),
+                         help="recombine: Albedo x Shading' + Residual; ratio: Image x Shading' / Shading")
+    relight.add_argument("--temporal-strength", type=float, default=0.6,
+                         help="0-0.99: smoothing of the passes along the shot's optical flow (0 = off)")
+    _add_common(relight)
+
     render = commands.add_parser("render", help="generate stale genvfx nodes in a .blend and render its compositor")
     render.add_argument("blend", help="the .blend file")
     render.add_argument("--frames", help="frame range A-B (default: the scene's)")
@@ -85,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
             from .commands import fill
 
             return fill.main(args)
+        if args.command == "relight":
+            from .commands import relight
+
+            return relight.main(args)
         if args.command == "render":
             from .commands import render
 

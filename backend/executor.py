@@ -150,7 +150,8 @@ def run_job(job: Job, events: JobEvents | None = None, model_folders: list[str] 
                 progress.frame = frame
                 path = job.frame_path(key, frame)
                 header = provenance.frame_header(job, key, frame, manifest.hash, input_hashes)
-                layers.write_layer(path, job.layer, passes, header)
+                header.update(getattr(passes, "header", {}))
+                layers.write_layer(path, job.layer, passes, header, channels=job.spec.pass_channels)
                 if not job.output_dir_override:
                     provenance.append_ledger(job.cache_dir, header, path)
                 computed.append(frame)

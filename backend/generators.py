@@ -3,7 +3,7 @@ frame is computed from files. ``models/`` does the pixels; this module does the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import numpy as np
@@ -28,10 +28,21 @@ class GeneratorSpec:
     # passes of a frame already written (cached or yielded earlier in this run), and
     # ``progress_for(frame)`` the on_step(step, of) to report (and cancel) through.
     run_frames: Callable | None = None
+    # Channel names of passes that are not colours (e.g. Normal: X, Y, Z), for Blender's sockets.
+    pass_channels: dict = field(default_factory=dict)
 
     @property
     def version(self) -> str:
         return self.version_of()
+
+
+class FramePasses(dict):
+    """A frame's passes with header entries of their own (e.g. the light a frame was split
+    with), which the executor adds to the frame's EXR header."""
+
+    def __init__(self, passes: dict, header: dict[str, str] | None = None):
+        super().__init__(passes)
+        self.header = dict(header or {})
 
 
 def _fill_version() -> str:
@@ -143,12 +154,37 @@ def frame_seed(seed: int, frame: int) -> int:
     return (int(seed) * 1_000_003 + int(frame) * 7919) % (2**31 - 1)
 
 
+def _relight_version() -> str:
+    from ..models.relight import GENERATOR_VERSION
+
+    return GENERATOR_VERSION
+
+
+def _load_relight(manifest, device: str):
+    from ..models import relight
+
+    return relight.load(manifest, device)
+
+
+def _run_relight_frames(read, job, todo, results, progress_for, estimator):
+    from .relight_shot import run_relight_frames
+
+    return run_relight_frames(read, job, todo, results, progress_for, estimator)
+
+
 GENERATORS = {
     "fill": GeneratorSpec(
         name="fill", label="Debris Fill", layer="DebrisFill",
         required_inputs=("plate", "mask"), optional_inputs=("source",),
         default_model="genvfx.fill.patchmatch", version_of=_fill_version, load_model=_load_fill,
         run_frame=_run_fill, run_frames=_run_fill_frames,
+    ),
+    "relight": GeneratorSpec(
+        name="relight", label="Relight", layer="Relight",
+        required_inputs=("plate",), optional_inputs=(),
+        default_model="genvfx.relight.normalnet", version_of=_relight_version, load_model=_load_relight,
+        run_frame=None, run_frames=_run_relight_frames,
+        pass_channels={"Normal": ("X", "Y", "Z"), "Depth": ("Z",), "Confidence": ("V",)},
     ),
 }
 

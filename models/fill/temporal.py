@@ -42,6 +42,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ...errors import BadInput
+from ..flow import consistent, dis_flow, grey8
 
 #: Part of the fill generator's version (and so of the cache key): bump when output changes.
 TEMPORAL_VERSION = "1"
@@ -52,7 +53,6 @@ PARAM_NAMES = ("temporal", "key_interval", "key_frames")
 
 _SYNTH_CONFIDENCE = 0.02  # confidence of re-synthesised pixels (propagated ones have 1)
 _FLOW_MARGIN = 6          # px around a hole whose measured flow is not trusted
-_CONSISTENCY = (0.01, 0.5)  # forward/backward check: |f + b|² <= a (|f|² + |b|²) + b
 
 
 @dataclass(frozen=True)
@@ -129,15 +129,6 @@ def passes(combined: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
 # --------------------------------------------------------------------------- flow
 
 
-def _grey8(plate: np.ndarray) -> np.ndarray:
-    """Luminance, display-encoded, 8-bit: 0..1 (power 1/2.2) on 0..204, then highlights up
-    to 16.0 on a log scale on 204..255, so HDR highlights keep some detail."""
-    y = np.maximum(plate[..., 0] * 0.2126 + plate[..., 1] * 0.7152 + plate[..., 2] * 0.0722, 0.0)
-    low = 0.8 * np.minimum(y, 1.0) ** (1.0 / 2.2)
-    high = 0.8 + 0.2 * np.minimum(np.log2(np.maximum(y, 1.0)) / 4.0, 1.0)
-    return (np.where(y > 1.0, high, low) * 255.0 + 0.5).astype(np.uint8)
-
-
 def pull_push(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     """``values`` (H×W×C) with the pixels where ``known`` is False replaced by a smooth
     interpolation of the known ones (normalised pyramid, coarse to fine). Known pixels
@@ -173,14 +164,11 @@ def _dilate(hole: np.ndarray, radius: int) -> np.ndarray:
 def flow(plate_from: np.ndarray, hole_from: np.ndarray, plate_to: np.ndarray, hole_to: np.ndarray) -> np.ndarray:
     """H×W×2 (x, y) displacement taking each pixel of ``plate_from`` to where it is in
     ``plate_to``, measured outside the holes and interpolated through them."""
-    import cv2
-
     near_from, near_to = _dilate(hole_from, _FLOW_MARGIN), _dilate(hole_to, _FLOW_MARGIN)
-    grey_from = pull_push(_grey8(plate_from)[..., None].astype(np.float32), ~hole_from)[..., 0]
-    grey_to = pull_push(_grey8(plate_to)[..., None].astype(np.float32), ~hole_to)[..., 0]
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    field = dis.calc(np.clip(grey_from + 0.5, 0, 255).astype(np.uint8),
-                     np.clip(grey_to + 0.5, 0, 255).astype(np.uint8), None)
+    grey_from = pull_push(grey8(plate_from)[..., None].astype(np.float32), ~hole_from)[..., 0]
+    grey_to = pull_push(grey8(plate_to)[..., None].astype(np.float32), ~hole_to)[..., 0]
+    field = dis_flow(np.clip(grey_from + 0.5, 0, 255).astype(np.uint8),
+                     np.clip(grey_to + 0.5, 0, 255).astype(np.uint8))
     height, width = hole_from.shape
     ys, xs = np.mgrid[0:height, 0:width]
     lands_x = np.clip(np.rint(xs + field[..., 0]), 0, width - 1).astype(np.int64)
@@ -262,9 +250,7 @@ def _step(previous: _State, key_combined: np.ndarray, plate: np.ndarray, mask: n
     qx, qy = xs + f[:, 0], ys + f[:, 1]
     inside = (qx >= -0.5) & (qx <= width - 0.5) & (qy >= -0.5) & (qy <= height - 0.5)
     b = _sample(from_previous, qy, qx)
-    error = ((f + b) ** 2).sum(axis=1)
-    consistent = error <= _CONSISTENCY[0] * ((f ** 2).sum(axis=1) + (b ** 2).sum(axis=1)) + _CONSISTENCY[1]
-    valid = inside & consistent
+    valid = inside & consistent(f, b)
     position, from_key = _sample_defined(previous.key_position, qy, qx)
     from_key &= valid
     carried = valid & ~from_key

@@ -1,0 +1,56 @@
+"""``genvfx relight``: Relight passes of a plate (file or sequence), through the worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..backend import sequences
+from ..backend.client import WorkerClient
+from ..backend.jobs import Job
+from ..errors import BadInput
+from .progress import run_with_progress
+
+
+def _triple(text: str | None, option: str) -> tuple[float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        values = tuple(float(part) for part in text.replace(" ", "").split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3:
+        raise BadInput(f"Cannot read {option} '{text}'", f"Give three numbers, e.g. {option} 0.5,0.7,0.5.")
+    return values
+
+
+def job_params(args) -> dict:
+    """``light`` is set when any light option is given (the rest then come from the
+    defaults of :class:`~genvfx.models.relight.Light`); without it Combined is the plate
+    under the neutral light, i.e. the plate."""
+    from ..models.relight import Light
+
+    params = {"mode": args.mode, "temporal_strength": args.temporal_strength}
+    given = {"direction": _triple(args.light_dir, "--light-dir"),
+             "colour": _triple(args.light_color, "--light-color"),
+             "intensity": args.intensity, "ambient": args.ambient, "wrap": args.wrap}
+    given = {name: value for name, value in given.items() if value is not None}
+    if given:
+        params["light"] = Light(**given).to_dict()
+    return params
+
+
+def main(args) -> int:
+    plate = str(Path(args.plate).resolve())
+    frames = sequences.resolve_frames(plate, sequences.parse_frames(args.frames))
+    out = Path(args.out).resolve()
+    job = Job(generator="relight", inputs={"plate": plate}, frames=frames, seed=0, model=args.model,
+              proxy=args.proxy, device=args.device, params=job_params(args), output_dir_override=str(out))
+    client = WorkerClient(python=args.python, model_folders=args.model_path)
+    try:
+        result = run_with_progress(client, job, "Relight")
+    finally:
+        client.close()
+    computed = len(result["computed"])
+    print(f"{result['pattern']}: {len(frames)} frame(s), {computed} computed, "
+          f"{len(frames) - computed} up to date, {result['seconds']:.1f} s")
+    return 0

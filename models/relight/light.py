@@ -1,0 +1,123 @@
+"""The light model Relight uses, in the backend and in the node's compositor group alike.
+
+One directional light with wrap plus an ambient term, lighting surfaces by their
+camera-space normal ``n``::
+
+    lambert(n) = max(0, (n · d + wrap) / (1 + wrap))
+    shading(n) = ambient + intensity · colour · lambert(n)
+
+``d`` is the unit direction *toward* the light in camera space (+X right, +Y up, +Z
+toward the camera). The backend fits this model to the plate (:func:`fit_light`), the
+**neutral light**, and writes ``Shading`` with it; the node's group evaluates the same
+formula with the light the artist drags, so the neutral light gives the plate back.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from ...errors import BadInput
+
+REC709_LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Light:
+    direction: tuple[float, float, float] = (0.0, 0.0, 1.0)
+    colour: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    intensity: float = 1.0
+    ambient: float = 0.2
+    wrap: float = 0.25
+
+    def __post_init__(self):
+        d = np.asarray(self.direction, dtype=np.float64)
+        length = float(np.linalg.norm(d))
+        if not np.isfinite(d).all() or length < 1e-6:
+            raise BadInput(f"The light direction {tuple(self.direction)} has no direction",
+                           "Give three numbers that are not all zero, e.g. --light-dir 0.5,0.7,0.5.")
+        object.__setattr__(self, "direction", tuple(float(v) for v in d / length))
+        if len(self.colour) != 3 or min(self.colour) < 0 or not np.isfinite(self.colour).all():
+            raise BadInput(f"The light colour {tuple(self.colour)} is not an RGB colour",
+                           "Give three numbers of 0 or more, e.g. --light-color 1,0.9,0.8.")
+        for name in ("intensity", "ambient"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise BadInput(f"The light's {name} must be 0 or more, got {value}", "")
+        if not 0.0 <= self.wrap <= 1.0:
+            raise BadInput(f"The light's wrap must lie in 0-1, got {self.wrap}", "")
+
+    @property
+    def azimuth_elevation(self) -> tuple[float, float]:
+        """Degrees: azimuth around the view axis from +Z toward +X, elevation toward +Y."""
+        x, y, z = self.direction
+        return math.degrees(math.atan2(x, z)), math.degrees(math.asin(max(-1.0, min(1.0, y))))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Light":
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+    def with_(self, **changes) -> "Light":
+        return replace(self, **changes)
+
+
+def direction_from_angles(azimuth: float, elevation: float) -> tuple[float, float, float]:
+    """The unit direction for azimuth/elevation in degrees (see Light.azimuth_elevation)."""
+    a, e = math.radians(azimuth), math.radians(elevation)
+    return (math.cos(e) * math.sin(a), math.sin(e), math.cos(e) * math.cos(a))
+
+
+def lambert(normal: np.ndarray, light: Light) -> np.ndarray:
+    """H×W wrapped cosine of the normals (zero normals, e.g. the sky, get the wrap term)."""
+    d = np.asarray(light.direction, dtype=np.float32)
+    cosine = normal.astype(np.float32) @ d
+    return np.maximum((cosine + np.float32(light.wrap)) / np.float32(1.0 + light.wrap), np.float32(0.0))
+
+
+def shading(normal: np.ndarray, light: Light) -> np.ndarray:
+    """H×W×3 shading of the normals under ``light``."""
+    lit = lambert(normal, light)[..., None] * (np.float32(light.intensity) * np.asarray(light.colour, np.float32))
+    return np.float32(light.ambient) + lit
+
+
+def fit_light(image: np.ndarray, normal: np.ndarray, weight: np.ndarray, wrap: float = 0.25) -> Light:
+    """The neutral light: the directional + ambient light that best explains the plate's
+    luminance from its normals, with a constant albedo.
+
+    A first-order spherical-harmonics fit (luminance ≈ a + b · n, weighted) gives the
+    direction; then ambient and intensity are fitted with the wrapped cosine, both kept
+    at zero or more. The result is scaled so that albedo = plate / shading stays mostly
+    under 1 (the 95th percentile of the surface albedo's luminance at 0.9)."""
+    rgb = np.maximum(np.nan_to_num(image[..., :3].astype(np.float32)), 0.0)
+    luminance = rgb @ REC709_LUMA
+    w = (weight > 0.5) & (np.abs(normal).sum(-1) > 0.5) & (luminance > 0)
+    if w.sum() < 16:
+        return Light(wrap=wrap, ambient=max(float(np.median(luminance)) / 0.5, 1e-3), intensity=0.0)
+    n, y = normal[w].astype(np.float64), luminance[w].astype(np.float64)
+    # luminance is heavy-tailed (windows, sky reflections); fit on a compressed scale
+    y = np.minimum(y, np.percentile(y, 99))
+    design = np.concatenate([np.ones((len(n), 1)), n], axis=1)
+    coefficients, *_ = np.linalg.lstsq(design, y, rcond=None)
+    direction = coefficients[1:]
+    if np.linalg.norm(direction) < 1e-6:
+        direction = np.array([0.0, 0.5, 1.0])
+    trial = Light(direction=tuple(direction), wrap=wrap)
+    cosine = lambert(normal[w], trial).astype(np.float64)
+    design = np.stack([np.ones_like(cosine), cosine], axis=1)
+    (ambient, intensity), *_ = np.linalg.lstsq(design, y, rcond=None)
+    if intensity <= 0:
+        ambient, intensity = float(y.mean()), 0.0
+    elif ambient < 0.05 * (ambient + intensity):
+        ambient = 0.05 * (ambient + intensity)
+        intensity = max(0.0, float(((y - ambient) * cosine).sum() / max((cosine ** 2).sum(), 1e-12)))
+    light = trial.with_(ambient=float(max(ambient, 1e-6)), intensity=float(intensity))
+    albedo = luminance[w] / (shading(normal[w], light) @ REC709_LUMA)
+    scale = float(np.percentile(albedo, 95)) / 0.9
+    if not np.isfinite(scale) or scale <= 0:
+        scale = 1.0
+    return light.with_(ambient=light.ambient * scale, intensity=light.intensity * scale)
