@@ -22,40 +22,19 @@ from __future__ import annotations
 import bpy
 from bpy.props import EnumProperty, FloatProperty, IntProperty, StringProperty
 
+from .group_nodes import add_node as _node
+from .group_nodes import add_socket as _socket
+from .group_nodes import link_passes, proxy_scales
+from .group_nodes import socket_by_id as _by_id
 from .node_base import GENERATED_SWITCH, RESULT_NODE, GenVFXNodeBase
 
-PROXY = "GenVFX Proxy "
+PASSES = ("Combined", "Fill", "Mask")
 
 TEMPORAL_MODES = (
     ("propagate", "Propagate", "Fill key frames; carry the fill along the shot with optical flow"),
     ("hold", "Hold", "Locked-off shot: one fill (the first key frame's) for every frame"),
     ("off", "Per Frame", "Fill every frame on its own (may boil on a moving shot)"),
 )
-
-
-def _socket(tree, name, in_out, socket_type, default=None, min_value=None, max_value=None, description=""):
-    item = tree.interface.new_socket(name, in_out=in_out, socket_type=socket_type, description=description)
-    if default is not None:
-        item.default_value = default
-    if min_value is not None:
-        item.min_value = min_value
-    if max_value is not None:
-        item.max_value = max_value
-    return item
-
-
-def _by_id(sockets, identifier):
-    """A socket by identifier (``sockets[name]`` looks up by name, and ShaderNodeMix
-    has several sockets of the same name, one per data type)."""
-    return next(socket for socket in sockets if socket.identifier == identifier)
-
-
-def _node(tree, idname, name, location, label=""):
-    node = tree.nodes.new(idname)
-    node.name = name
-    node.label = label or name.replace("GenVFX ", "")
-    node.location = location
-    return node
 
 
 class GenVFXDebrisFillNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
@@ -91,12 +70,7 @@ class GenVFXDebrisFillNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
         group_out = _node(tree, "NodeGroupOutput", "Group Output", (700, 0))
         result = _node(tree, "CompositorNodeImage", RESULT_NODE, (-900, -350), label="Generated Layers")
 
-        scales = {}
-        for index, pass_name in enumerate(("Combined", "Fill", "Mask")):
-            scale = _node(tree, "CompositorNodeScale", PROXY + pass_name, (-600, -250 - 160 * index),
-                          label=f"Proxy {pass_name}")
-            scale.inputs["Type"].default_value = "Relative"
-            scales[pass_name] = scale
+        scales = proxy_scales(tree, PASSES, (-600, -250))
 
         feather = _node(tree, "CompositorNodeBlur", "GenVFX Edge Feather", (-350, -450), label="Edge Feather")
         links.new(scales["Mask"].outputs["Image"], feather.inputs["Image"])
@@ -148,22 +122,10 @@ class GenVFXDebrisFillNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
         links.new(mask_in_range.outputs["Value"], switch_mask.inputs["On"])
         links.new(switch_mask.outputs["Image"], group_out.inputs["Mask"])
 
-        self.set_generated_in(tree, False)
-
-    @staticmethod
-    def set_generated_in(tree, generated: bool) -> None:
-        for node in tree.nodes:
-            if node.name.startswith(GENERATED_SWITCH):
-                node.inputs["Switch"].default_value = generated
+        self.set_switches(tree, False)
 
     def link_result(self, tree, image_node) -> None:
-        for pass_name in ("Combined", "Fill", "Mask"):
-            socket = image_node.outputs.get(pass_name)
-            if socket is None and pass_name == "Combined":
-                socket = image_node.outputs.get("Image")
-            scale = tree.nodes.get(PROXY + pass_name)
-            if socket is not None and scale is not None:
-                tree.links.new(socket, scale.inputs["Image"])
+        link_passes(tree, image_node, PASSES)
 
     # Over a shot (see models/fill/temporal.py).
     temporal: EnumProperty(name="Shot", items=TEMPORAL_MODES, default="propagate",

@@ -222,7 +222,12 @@ class GenVFXNodeBase:
         return tree.nodes.get(RESULT_NODE) if tree is not None else None
 
     def set_generated(self, generated: bool) -> None:
-        for node in self.node_tree.nodes:
+        self.set_switches(self.node_tree, generated)
+
+    @staticmethod
+    def set_switches(tree, generated: bool) -> None:
+        """Switch the group between pass-through (False) and the generated layers."""
+        for node in tree.nodes:
             if node.name.startswith(GENERATED_SWITCH):
                 node.inputs["Switch"].default_value = generated
 

@@ -10,17 +10,20 @@ import bpy
 
 
 def _classes():
-    from ..operators import cancel, generate, release, variants
+    from ..operators import cancel, generate, relight, release, variants
     from ..ui import menu
     from . import preferences
     from .debris_fill_node import GenVFXDebrisFillNode
+    from .relight_node import GenVFXRelightNode
 
     return (
         *preferences.classes,
         GenVFXDebrisFillNode,
+        GenVFXRelightNode,
         *generate.classes,
         *cancel.classes,
         *release.classes,
+        *relight.classes,
         *variants.classes,
         *menu.classes,
     )

@@ -35,7 +35,7 @@ from ..errors import GenVFXError
 
 SHIPPED = Path(__file__).parent / "weights"
 PICKLE_SUFFIXES = {".pt", ".pth", ".ckpt", ".bin", ".pkl", ".pickle"}
-FRAMEWORKS = {"torch", "onnx", "diffusers", "builtin"}
+FRAMEWORKS = {"torch", "onnx", "diffusers", "transformers", "builtin"}
 REQUIRED_KEYS = ("id", "slot", "framework", "licence")
 WEIGHT_SUFFIXES = {".safetensors", ".onnx"}
 COLOUR_SPACES = {"srgb": "srgb", "linear": "linear",

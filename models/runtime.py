@@ -122,3 +122,22 @@ def onnx_session(path: str, device: str = "auto", threads: int | None = None) ->
         raise GenVFXError("model", f"Could not load the ONNX model {path}: {exc}",
                           "Check the model folder's files against its manifest.") from exc
     return OnnxModel(session, session.get_providers()[0])
+
+
+def import_diffusers():
+    """diffusers, or a clear error naming the extra to install."""
+    try:
+        import diffusers
+    except ImportError as exc:
+        raise GenVFXError("dependency", "diffusers is not installed in the backend's Python, so diffusers models cannot run",
+                          "Install it with: pip install 'genvfx[diffusers]'") from exc
+    return diffusers
+
+
+def diffusers_dtype_keyword() -> str:
+    """``dtype`` where this diffusers takes it (0.36 on), ``torch_dtype`` before."""
+    try:
+        from diffusers.utils.deprecation_utils import _resolve_dtype  # noqa: F401
+    except ImportError:
+        return "torch_dtype"
+    return "dtype"

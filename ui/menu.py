@@ -7,6 +7,7 @@ import bpy
 
 GENERATIVE_NODES = (
     ("GenVFXDebrisFillNode", "Debris Fill"),
+    ("GenVFXRelightNode", "Relight"),
 )
 ROOT_MENU = "NODE_MT_compositor_node_add_all"
 

@@ -41,15 +41,6 @@ DEFAULT_NEGATIVE = "people, person, text, watermark, logo, frame, blurry, cartoo
 _EMBEDDINGS = ("prompt_embeds", "negative_prompt_embeds", "pooled_prompt_embeds", "negative_pooled_prompt_embeds")
 
 
-def _import_diffusers():
-    try:
-        import diffusers
-    except ImportError as exc:
-        raise GenVFXError("dependency", "diffusers is not installed in the backend's Python, so diffusers models cannot run",
-                          "Install it with: pip install 'genvfx[diffusers]'") from exc
-    return diffusers
-
-
 class DiffusersInpainter(CropInpainter):
     parameters = {
         "prompt": DEFAULT_PROMPT,
@@ -61,7 +52,7 @@ class DiffusersInpainter(CropInpainter):
     }
 
     def __init__(self, manifest, device: str = "auto"):
-        diffusers = _import_diffusers()
+        diffusers = runtime.import_diffusers()
         self.device = runtime.torch_device(device)
         self.pipe = _load_pipeline(diffusers, manifest, self.device)
         self.accepts = set(inspect.signature(self.pipe.__call__).parameters)
@@ -130,7 +121,7 @@ def _load_pipeline(diffusers, manifest, device):
         raise GenVFXError("dependency", f"This diffusers ({diffusers.__version__}) has no {name}",
                           "Upgrade it with: pip install -U 'genvfx[diffusers]'")
     dtype = runtime.torch_dtype(manifest.option("precision", "bf16" if "Flux" in name else "fp16"), device)
-    kwargs = {"local_files_only": True, "use_safetensors": True, _dtype_keyword(diffusers): dtype}
+    kwargs = {"local_files_only": True, "use_safetensors": True, runtime.diffusers_dtype_keyword(): dtype}
     kwargs.update({component: None for component in _absent_components(manifest)})
     diffusers.utils.logging.disable_progress_bar()
     try:
@@ -141,15 +132,6 @@ def _load_pipeline(diffusers, manifest, device):
     pipe = pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
     return pipe
-
-
-def _dtype_keyword(diffusers) -> str:
-    """``dtype`` where this diffusers takes it (0.36 on), ``torch_dtype`` before."""
-    try:
-        from diffusers.utils.deprecation_utils import _resolve_dtype  # noqa: F401
-    except ImportError:
-        return "torch_dtype"
-    return "dtype"
 
 
 def _absent_components(manifest) -> list[str]:

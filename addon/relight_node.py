@@ -1,0 +1,262 @@
+"""Relight: the plate's normal, albedo, shading, residual and depth passes, and the plate
+under a light the artist moves live.
+
+The backend estimates the passes once; the light is applied inside the node's group
+with compositor math, so dragging it never calls the backend::
+
+    direction = normalize(mix(Light Direction, angles(Azimuth, Elevation), Use Angles))
+    lambert   = max(0, (Normal · direction + Wrap) / (1 + Wrap))
+    Shading'  = Ambient + Intensity × Colour × lambert
+    recombine = Albedo × Shading' + Residual
+    ratio     = Image × Shading' / max(Shading, 1e-4)
+    Image     = mix(recombine, ratio, Ratio Mode), alpha from the plate
+
+The same formula as :mod:`genvfx.models.relight.light`. When a result loads, the light
+inputs are set to the **neutral light** the backend fitted to the plate (in the EXR
+header), with which the node gives the plate back; they are left alone when the artist
+has moved the light since. "Reset Light" puts the neutral light back.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import bpy
+from bpy.props import FloatProperty, StringProperty
+
+from .group_nodes import add_node as _node
+from .group_nodes import add_socket as _socket
+from .group_nodes import link_passes, proxy_scales
+from .group_nodes import socket_by_id as _by_id
+from .node_base import GENERATED_SWITCH, RESULT_NODE, GenVFXNodeBase
+
+PASSES = ("Combined", "Normal", "Albedo", "Shading", "Residual", "Depth")
+SHADING_FLOOR = 1e-4
+LIGHT_INPUTS = ("Light Direction", "Use Angles", "Azimuth", "Elevation", "Colour", "Intensity", "Ambient", "Wrap")
+
+
+def _math(tree, operation, a, b, name, location, clamp=False):
+    node = _node(tree, "ShaderNodeMath", name, location)
+    node.operation = operation
+    node.use_clamp = clamp
+    for socket, value in zip(node.inputs, (a, b)):
+        if hasattr(value, "is_output"):
+            tree.links.new(value, socket)
+        elif value is not None:
+            socket.default_value = value
+    return node.outputs["Value"]
+
+
+def _vector_math(tree, operation, name, location, *inputs):
+    node = _node(tree, "ShaderNodeVectorMath", name, location)
+    node.operation = operation
+    sockets = [s for s in node.inputs if s.enabled] if operation != "SCALE" else [node.inputs[0], node.inputs["Scale"]]
+    for socket, value in zip(sockets, inputs):
+        if hasattr(value, "is_output"):
+            tree.links.new(value, socket)
+        else:
+            socket.default_value = value
+    return node.outputs["Value" if operation == "DOT_PRODUCT" else "Vector"]
+
+
+class GenVFXRelightNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
+    """Estimate normals, albedo and shading of the plate, and relight it with a movable light"""
+
+    bl_idname = "GenVFXRelightNode"
+    bl_label = "Relight"
+    bl_icon = "LIGHT_SUN"
+
+    generator = "relight"
+    layer = "Relight"
+    model_slot = "relight"
+    group_name = "GenVFX Relight"
+    input_roles = {"Image": "plate"}
+
+    neutral_light: StringProperty(name="Neutral Light", default="",
+                                  description="The light fitted to the plate (JSON), with which the node gives the plate back")
+    temporal_strength: FloatProperty(name="Smoothing", default=0.6, min=0.0, max=0.99,
+                                     description="Smoothing of the passes along the shot's optical flow (0 = off)")
+
+    def build_group(self, tree) -> None:
+        _socket(tree, "Image", "INPUT", "NodeSocketColor", default=(0.0, 0.0, 0.0, 1.0), description="The plate")
+        _socket(tree, "Light Direction", "INPUT", "NodeSocketVector", default=(0.3, 0.6, 0.75),
+                description="Direction toward the light in camera space (+X right, +Y up, +Z toward the camera)")
+        _socket(tree, "Use Angles", "INPUT", "NodeSocketFloat", default=1.0, min_value=0.0, max_value=1.0,
+                description="1 = the direction from Azimuth and Elevation, 0 = Light Direction")
+        _socket(tree, "Azimuth", "INPUT", "NodeSocketFloat", default=20.0, min_value=-180.0, max_value=180.0,
+                description="Degrees around the view axis, from the camera toward the right")
+        _socket(tree, "Elevation", "INPUT", "NodeSocketFloat", default=35.0, min_value=-90.0, max_value=90.0,
+                description="Degrees above the horizontal")
+        _socket(tree, "Colour", "INPUT", "NodeSocketColor", default=(1.0, 1.0, 1.0, 1.0), description="Light colour")
+        _socket(tree, "Intensity", "INPUT", "NodeSocketFloat", default=1.0, min_value=0.0, max_value=100.0)
+        _socket(tree, "Ambient", "INPUT", "NodeSocketFloat", default=0.2, min_value=0.0, max_value=100.0,
+                description="Light from everywhere, added to the directional light")
+        _socket(tree, "Wrap", "INPUT", "NodeSocketFloat", default=0.25, min_value=0.0, max_value=1.0,
+                description="Softness: how far the light wraps round the terminator")
+        _socket(tree, "Ratio Mode", "INPUT", "NodeSocketFloat", default=0.0, min_value=0.0, max_value=1.0,
+                description="0 = Albedo × Shading' + Residual, 1 = Image × Shading' / Shading (keeps texture)")
+        _socket(tree, "Image", "OUTPUT", "NodeSocketColor", description="The plate under the light")
+        _socket(tree, "Normal", "OUTPUT", "NodeSocketVector", description="Camera-space normals")
+        _socket(tree, "Albedo", "OUTPUT", "NodeSocketColor", description="Surface colour without the light")
+        _socket(tree, "Shading", "OUTPUT", "NodeSocketColor", description="The neutral light's shading")
+        _socket(tree, "Residual", "OUTPUT", "NodeSocketColor", description="Image - Albedo × Shading")
+        _socket(tree, "Depth", "OUTPUT", "NodeSocketFloat", description="Relative depth (larger = farther)")
+
+        links = tree.links
+        group_in = _node(tree, "NodeGroupInput", "Group Input", (-1400, 0))
+        group_out = _node(tree, "NodeGroupOutput", "Group Output", (1200, 0))
+        _node(tree, "CompositorNodeImage", RESULT_NODE, (-1400, -600), label="Generated Layers")
+        scales = proxy_scales(tree, PASSES, (-1150, -500))
+        gin = group_in.outputs
+
+        # direction from the angles: (cos e sin a, sin e, cos e cos a)
+        az = _math(tree, "RADIANS", gin["Azimuth"], None, "GenVFX Azimuth Radians", (-1150, 400))
+        el = _math(tree, "RADIANS", gin["Elevation"], None, "GenVFX Elevation Radians", (-1150, 250))
+        cos_el = _math(tree, "COSINE", el, None, "GenVFX Cos Elevation", (-950, 300))
+        x = _math(tree, "MULTIPLY", cos_el, _math(tree, "SINE", az, None, "GenVFX Sin Azimuth", (-950, 450)),
+                  "GenVFX Angle X", (-750, 450))
+        y = _math(tree, "SINE", el, None, "GenVFX Angle Y", (-750, 300))
+        z = _math(tree, "MULTIPLY", cos_el, _math(tree, "COSINE", az, None, "GenVFX Cos Azimuth", (-950, 150)),
+                  "GenVFX Angle Z", (-750, 150))
+        combine = _node(tree, "ShaderNodeCombineXYZ", "GenVFX Angle Direction", (-550, 300))
+        for socket, value in zip(combine.inputs, (x, y, z)):
+            links.new(value, socket)
+        pick = _node(tree, "ShaderNodeMix", "GenVFX Direction Source", (-350, 300), label="Vector / Angles")
+        pick.data_type = "VECTOR"
+        pick.clamp_factor = True
+        links.new(gin["Use Angles"], _by_id(pick.inputs, "Factor_Float"))
+        links.new(gin["Light Direction"], _by_id(pick.inputs, "A_Vector"))
+        links.new(combine.outputs["Vector"], _by_id(pick.inputs, "B_Vector"))
+        direction = _vector_math(tree, "NORMALIZE", "GenVFX Direction", (-150, 300), _by_id(pick.outputs, "Result_Vector"))
+
+        # Shading' = ambient + intensity × colour × max(0, (n·d + wrap) / (1 + wrap))
+        cosine = _vector_math(tree, "DOT_PRODUCT", "GenVFX N dot L", (50, 100), scales["Normal"].outputs["Image"], direction)
+        wrapped = _math(tree, "ADD", cosine, gin["Wrap"], "GenVFX Plus Wrap", (250, 100))
+        lambert = _math(tree, "DIVIDE", wrapped, _math(tree, "ADD", gin["Wrap"], 1.0, "GenVFX One Plus Wrap", (250, -50)),
+                        "GenVFX Wrapped Cosine", (450, 100))
+        lambert = _math(tree, "MAXIMUM", lambert, 0.0, "GenVFX Lambert", (650, 100))
+        strength = _math(tree, "MULTIPLY", lambert, gin["Intensity"], "GenVFX Light Strength", (650, -50))
+        direct = _vector_math(tree, "SCALE", "GenVFX Direct Light", (850, 100), gin["Colour"], strength)
+        new_shading = _vector_math(tree, "ADD", "GenVFX New Shading", (850, -50), direct,
+                                   _vector_math(tree, "SCALE", "GenVFX Ambient", (650, -200), (1.0, 1.0, 1.0), gin["Ambient"]))
+
+        recombine = _vector_math(tree, "MULTIPLY_ADD", "GenVFX Recombine", (1000, -200), scales["Albedo"].outputs["Image"],
+                                 new_shading, scales["Residual"].outputs["Image"])
+        floor = _vector_math(tree, "MAXIMUM", "GenVFX Shading Floor", (850, -350), scales["Shading"].outputs["Image"],
+                             (SHADING_FLOOR,) * 3)
+        ratio = _vector_math(tree, "MULTIPLY", "GenVFX Ratio", (1000, -350), gin["Image"],
+                             _vector_math(tree, "DIVIDE", "GenVFX Shading Ratio", (850, -500), new_shading, floor))
+        mode = _node(tree, "ShaderNodeMix", "GenVFX Mode", (1150, -250), label="Recombine / Ratio")
+        mode.data_type = "VECTOR"
+        mode.clamp_factor = True
+        links.new(gin["Ratio Mode"], _by_id(mode.inputs, "Factor_Float"))
+        links.new(recombine, _by_id(mode.inputs, "A_Vector"))
+        links.new(ratio, _by_id(mode.inputs, "B_Vector"))
+        plate_alpha = _node(tree, "CompositorNodeSeparateColor", "GenVFX Plate Alpha", (1000, -650))
+        links.new(gin["Image"], plate_alpha.inputs["Image"])
+        with_alpha = _node(tree, "CompositorNodeSetAlpha", "GenVFX Keep Alpha", (1300, -250))
+        with_alpha.inputs["Type"].default_value = "Replace Alpha"
+        links.new(_by_id(mode.outputs, "Result_Vector"), with_alpha.inputs["Image"])
+        links.new(plate_alpha.outputs["Alpha"], with_alpha.inputs["Alpha"])
+
+        # outside the generated frames, and before generating: the plate, empty passes
+        in_range = self.build_frame_range(tree, (-1150, -1500))
+        gate = _node(tree, "ShaderNodeMix", "GenVFX In Range Image", (1500, -100), label="Plate / Relit")
+        gate.data_type = "RGBA"
+        gate.clamp_factor = True
+        links.new(in_range, _by_id(gate.inputs, "Factor_Float"))
+        links.new(gin["Image"], _by_id(gate.inputs, "A_Color"))
+        links.new(with_alpha.outputs["Image"], _by_id(gate.inputs, "B_Color"))
+        switch = _node(tree, "CompositorNodeSwitch", GENERATED_SWITCH + " Image", (1700, 0), label="Generated?")
+        links.new(gin["Image"], switch.inputs["Off"])
+        links.new(_by_id(gate.outputs, "Result_Color"), switch.inputs["On"])
+        links.new(switch.outputs["Image"], group_out.inputs["Image"])
+        clear = _node(tree, "CompositorNodeRGB", "GenVFX Clear", (1400, -900), label="Nothing Yet")
+        clear.outputs[0].default_value = (0.0, 0.0, 0.0, 0.0)
+        for index, pass_name in enumerate(PASSES[1:]):
+            switch = _node(tree, "CompositorNodeSwitch", f"{GENERATED_SWITCH} {pass_name}", (1700, -200 - 150 * index),
+                           label="Generated?")
+            links.new(clear.outputs[0], switch.inputs["Off"])
+            links.new(scales[pass_name].outputs["Image"], switch.inputs["On"])
+            links.new(switch.outputs["Image"], group_out.inputs[pass_name])
+        group_out.location = (1950, 0)
+        self.set_switches(tree, False)
+
+    def link_result(self, tree, image_node) -> None:
+        link_passes(tree, image_node, PASSES)
+
+    def job_params(self) -> dict:
+        return {"mode": "recombine", "temporal_strength": round(float(self.temporal_strength), 4)}
+
+    # ------------------------------------------------------------------ the light
+    def light_values(self) -> dict:
+        return {name: _value(self.inputs[name].default_value) for name in LIGHT_INPUTS}
+
+    def apply_light(self, light: dict) -> None:
+        """Set the light inputs to ``light`` (a models.relight.Light as a dict)."""
+        x, y, z = light["direction"]
+        azimuth = math.degrees(math.atan2(x, z))
+        elevation = math.degrees(math.asin(max(-1.0, min(1.0, y))))
+        self.inputs["Light Direction"].default_value = (x, y, z)
+        self.inputs["Azimuth"].default_value = azimuth
+        self.inputs["Elevation"].default_value = elevation
+        self.inputs["Colour"].default_value = (*light["colour"], 1.0)
+        self.inputs["Intensity"].default_value = light["intensity"]
+        self.inputs["Ambient"].default_value = light["ambient"]
+        self.inputs["Wrap"].default_value = light["wrap"]
+
+    def light_untouched(self) -> bool:
+        """The light inputs still hold the neutral light last applied (or never got one)."""
+        if not self.neutral_light:
+            return True
+        stored = json.loads(self.neutral_light)
+        applied = stored.get("inputs")
+        if applied is None:
+            return True
+        current = self.light_values()
+        return all(_close(current[name], applied[name]) for name in LIGHT_INPUTS)
+
+    def load_result(self, pattern: str, frames: list[int], proxy: float = 1.0, key: str = "") -> None:
+        super().load_result(pattern, frames, proxy, key)
+        from ..backend import layers
+        from .node_base import _frame_file
+
+        try:
+            header = layers.read_header(_frame_file(pattern, sorted(frames)[0]))
+            neutral = json.loads(str(header.get("genvfx.relight.neutral", "")))
+        except Exception:  # a result without a neutral light keeps the node's light
+            return
+        if self.light_untouched():
+            self.apply_light(neutral)
+            self.inputs["Use Angles"].default_value = 1.0
+        self.neutral_light = json.dumps({"light": neutral, "inputs": self.light_values()})
+
+    def reset_light(self) -> bool:
+        if not self.neutral_light:
+            return False
+        self.apply_light(json.loads(self.neutral_light)["light"])
+        self.neutral_light = json.dumps({"light": json.loads(self.neutral_light)["light"],
+                                         "inputs": self.light_values()})
+        return True
+
+    def draw_extra_buttons(self, context, layout) -> None:
+        row = layout.row(align=True)
+        row.prop(self, "temporal_strength")
+        op = row.operator("genvfx.relight_reset_light", text="", icon="LOOP_BACK")
+        op.node_name, op.tree_name = self.name, self.id_data.name
+
+
+def _value(value):
+    try:
+        return [float(v) for v in value]
+    except TypeError:
+        return float(value)
+
+
+def _close(a, b, tolerance=1e-4) -> bool:
+    if isinstance(a, list) != isinstance(b, list):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(abs(x - y) <= tolerance for x, y in zip(a, b))
+    return abs(a - b) <= tolerance
