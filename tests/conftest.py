@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+REPO = Path(__file__).resolve().parents[1]
 
 from photos import photo_linear, rect_mask, write_mask_png, write_plate
 
@@ -16,3 +23,25 @@ def small_shot(tmp_path):
         write_plate(tmp_path / f"plate.{frame:04d}.exr", np.ascontiguousarray(photo[:, 4 * frame:4 * frame + 128]))
         write_mask_png(tmp_path / f"mask.{frame:04d}.png", rect_mask(96, 128, (0.35, 0.4, 0.7, 0.65)))
     return tmp_path
+
+
+def blender_ext_tool() -> Path:
+    spec = importlib.util.find_spec("bpy")
+    root = Path(spec.origin).parent if spec.origin else Path(next(iter(spec.submodule_search_locations)))
+    return next(root.glob("*/scripts/addons_core/bl_pkg/cli/blender_ext.py"))
+
+
+@pytest.fixture(scope="session")
+def extension_zip(tmp_path_factory):
+    """The extension built by Blender's own tool from this repository."""
+    tool = blender_ext_tool()
+    folder = tmp_path_factory.mktemp("ext")
+    validate = subprocess.run([sys.executable, str(tool), "validate", str(REPO)],
+                              capture_output=True, text=True, timeout=60)
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    build = subprocess.run([sys.executable, str(tool), "build", "--source-dir", str(REPO),
+                            "--output-dir", str(folder)], capture_output=True, text=True, timeout=120)
+    assert build.returncode == 0, build.stdout + build.stderr
+    zips = list(folder.glob("*.zip"))
+    assert len(zips) == 1, build.stdout
+    return zips[0]

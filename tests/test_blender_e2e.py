@@ -34,12 +34,6 @@ MASK_BOX = (0.35, 0.4, 0.7, 0.65)  # top, left, bottom, right (fractions)
 TIME_LIMIT = 240
 
 
-def blender_ext_tool() -> Path:
-    spec = importlib.util.find_spec("bpy")
-    root = Path(spec.origin).parent if spec.origin else Path(next(iter(spec.submodule_search_locations)))
-    return next(root.glob("*/scripts/addons_core/bl_pkg/cli/blender_ext.py"))
-
-
 # The Blender side of the test, run as ``python script.py config.json``.
 BLENDER_SCRIPT = r'''
 import importlib, json, os, sys, time, traceback
@@ -208,22 +202,6 @@ json.dump(results, open(os.path.join(out, "results.json"), "w"), indent=1)
 
 
 @pytest.fixture(scope="module")
-def extension_zip(tmp_path_factory):
-    """The extension built by Blender's own tool from this repository."""
-    tool = blender_ext_tool()
-    folder = tmp_path_factory.mktemp("ext")
-    validate = subprocess.run([sys.executable, str(tool), "validate", str(REPO)],
-                              capture_output=True, text=True, timeout=60)
-    assert validate.returncode == 0, validate.stdout + validate.stderr
-    build = subprocess.run([sys.executable, str(tool), "build", "--source-dir", str(REPO),
-                            "--output-dir", str(folder)], capture_output=True, text=True, timeout=120)
-    assert build.returncode == 0, build.stdout + build.stderr
-    zips = list(folder.glob("*.zip"))
-    assert len(zips) == 1, build.stdout
-    return zips[0]
-
-
-@pytest.fixture(scope="module")
 def blender_run(extension_zip, tmp_path_factory):
     """Run the Blender side once; the tests below read what it left."""
     sys.path.insert(0, str(Path(__file__).parent))
@@ -263,8 +241,9 @@ def test_zip_holds_the_package_and_nothing_else(extension_zip):
     assert "blender_manifest.toml" in names and "__init__.py" in names
     assert "addon/debris_fill_node.py" in names and "backend/worker.py" in names
     assert "models/weights/fill-patchmatch/manifest.json" in names
+    assert "models/weights/relight-normalnet/normalnet.onnx" in names and "addon/relight_node.py" in names
     for name in names:
-        assert not name.startswith(("tests/", ".venv/", "genvfx_cache/", ".git/", ".ci/", "demo/")), name
+        assert not name.startswith(("tests/", ".venv/", "genvfx_cache/", ".git/", ".ci/", "demo/", "data/")), name
         assert "__pycache__" not in name and not name.endswith(".pyc"), name
 
 

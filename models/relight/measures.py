@@ -1,0 +1,36 @@
+"""How good a Normal pass is: angular error against ground truth, and the trivial
+guesses any network must beat. Used by the training script, the evaluation benchmark
+and the tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def angular_errors(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Degrees between predicted and true unit normals, on the pixels that have a true
+    normal (the sky has none)."""
+    surface = np.abs(truth).sum(-1) > 0.5
+    cos = np.clip((predicted[surface] * truth[surface]).sum(-1), -1.0, 1.0)
+    return np.degrees(np.arccos(cos))
+
+
+def facing_camera(height: int, width: int) -> np.ndarray:
+    """Every surface faces the camera."""
+    return np.broadcast_to(np.array([0.0, 0.0, 1.0], np.float32), (height, width, 3)).copy()
+
+
+def ground_and_walls(height: int, width: int) -> np.ndarray:
+    """The lower half is ground (facing up), the upper half walls facing the camera."""
+    guess = facing_camera(height, width)
+    guess[height // 2:] = (0.0, 1.0, 0.0)
+    return guess
+
+
+def summary(errors_per_view: list[np.ndarray]) -> dict:
+    """Median over views of the mean error, and the share of all pixels under 22.5°."""
+    means = [float(e.mean()) for e in errors_per_view if e.size]
+    pixels = np.concatenate([e for e in errors_per_view if e.size]) if errors_per_view else np.zeros(0)
+    return {"median_mean_deg": float(np.median(means)) if means else float("nan"),
+            "under_22_5": float((pixels < 22.5).mean()) if pixels.size else float("nan"),
+            "views": len(means)}
