@@ -54,12 +54,14 @@ def generate_stale(scene, frames: list[int], log=print) -> list[str]:
 
 
 def render_blend(blend_path: str, frames: list[int] | None = None, out_dir: str | None = None,
-                 file_format: str = "OPEN_EXR", save: bool = False, log=print) -> list[str]:
+                 file_format: str = "OPEN_EXR", save: bool = False, log=print, after_generate=None) -> list[str]:
     """Open ``blend_path``, bring its genvfx nodes up to date for ``frames`` (default:
     the scene's range) and render the compositor result of each frame to ``out_dir``
     (``composite.####.exr``; default: the scene's output path) as ``file_format``
     ('OPEN_EXR' or 'PNG').
-    Returns the files written. ``save`` writes the updated node state back to the .blend."""
+    Returns the files written. ``save`` writes the updated node state back to the .blend;
+    ``after_generate(scene)``, when given, runs between generating and rendering (e.g. to
+    move a Relight node's light, which its result sets)."""
     ensure_registered()
     bpy.ops.wm.open_mainfile(filepath=os.path.abspath(blend_path))
     scene = bpy.context.scene
@@ -68,6 +70,8 @@ def render_blend(blend_path: str, frames: list[int] | None = None, out_dir: str 
                           "Open it in Blender and enable Use Nodes in the compositor.")
     frames = frames or list(range(scene.frame_start, scene.frame_end + 1, max(1, scene.frame_step)))
     generate_stale(scene, frames, log)
+    if after_generate is not None:
+        after_generate(scene)
 
     render = scene.render
     render.use_compositing = True
@@ -98,9 +102,10 @@ def render_blend(blend_path: str, frames: list[int] | None = None, out_dir: str 
 
 
 def build_demo_scene(plate_pattern: str, mask_pattern: str, frames: list[int], blend_out: str,
-                     layers_dir: str | None = None, proxy: float = 1.0) -> str:
+                     layers_dir: str | None = None, proxy: float = 1.0, relight: bool = False) -> str:
     """Make a scene: plate Image → Debris Fill (Image), mask Image → Debris Fill
-    (Mask), Debris Fill → Group Output (and a Viewer); frame range = ``frames``,
+    (Mask), Debris Fill → Group Output (and a Viewer); with ``relight``, Debris Fill →
+    Relight → Group Output instead (the clean plate relit); frame range = ``frames``,
     resolution = the plate's; the node's proxy scale = ``proxy``. ``layers_dir``, when
     given, holds an already generated ``DebrisFill.####.exr`` sequence that the node
     shows at once. Saves to ``blend_out`` and returns its absolute path."""
@@ -129,8 +134,15 @@ def build_demo_scene(plate_pattern: str, mask_pattern: str, frames: list[int], b
     viewer.location = (250, -200)
     tree.links.new(plate.outputs["Image"], fill.inputs["Image"])
     tree.links.new(mask.outputs["Image"], fill.inputs["Mask"])
-    tree.links.new(fill.outputs["Image"], output.inputs[0])
-    tree.links.new(fill.outputs["Image"], viewer.inputs[0])
+    final = fill
+    if relight:
+        final = tree.nodes.new("GenVFXRelightNode")
+        final.name = "Relight"
+        final.location = (150, 0)
+        output.location, viewer.location = (500, 0), (500, -200)
+        tree.links.new(fill.outputs["Image"], final.inputs["Image"])
+    tree.links.new(final.outputs["Image"], output.inputs[0])
+    tree.links.new(final.outputs["Image"], viewer.inputs[0])
 
     width, height = plate.image.size[:]
     if width and height:

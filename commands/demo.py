@@ -4,9 +4,12 @@
 2. runs Debris Fill through the worker into ``OUT/genvfx_cache`` (the node's default
    cache beside the .blend, so the node finds its layers there);
 3. with bpy: saves ``OUT/shot.blend`` with the compositor wired (plate → Debris Fill →
-   Group Output), generates the node (cached: instant) and renders the composite to
-   ``OUT/composite/``;
-4. writes ``OUT/contact_sheet.png``: plate, mask, result for the first and last frames.
+   Relight → Group Output), generates the nodes (Debris Fill cached: instant; Relight
+   estimates the passes of the clean plate), swings the Relight node's light round to a
+   low warm sun from the left, and renders that relit composite to ``OUT/composite/``;
+4. writes ``OUT/contact_sheet.png``: plate, mask and Debris Fill for the first and last
+   frames, and (with bpy) the Relight node's Normal and Albedo passes and the relit
+   composite.
 """
 
 from __future__ import annotations
@@ -41,7 +44,26 @@ def copy_assets(out: Path) -> tuple[str, str, list[int]]:
     return plate, mask, sequences.resolve_frames(plate, None)
 
 
-def write_contact_sheet(out: Path, plate: str, mask: str, pattern: str, frames: list[int]) -> Path:
+#: The demo's relit look, relative to the neutral light fitted to the clean plate.
+DEMO_LIGHT = {"azimuth_offset": -75.0, "elevation": 18.0, "colour": (1.0, 0.72, 0.48), "gain": 1.6}
+
+
+def relight_rows(relit: dict, frames: list[int]) -> list:
+    """Contact sheet rows of the Relight node: its Normal and Albedo passes and the relit
+    composite, for the first and last frames."""
+    rows = []
+    for frame in (frames[0], frames[-1]):
+        passes = layers.read_layers(sequences.frame_path(relit["pattern"], frame))["Relight"]
+        composite = images.as_rgba(images.read_image(relit["composite"][frames.index(frame)]))
+        normal = np.concatenate([passes["Normal"] * 0.5 + 0.5, np.ones_like(passes["Depth"][..., None])], -1)
+        rows.append([(f"Relight Normal {frame}", preview.to_display_8bit(normal ** 2.2)),
+                     (f"Relight Albedo {frame}", preview.to_display_8bit(passes["Albedo"])),
+                     (f"relit composite {frame}", preview.to_display_8bit(composite))])
+    return rows
+
+
+def write_contact_sheet(out: Path, plate: str, mask: str, pattern: str, frames: list[int],
+                        extra_rows: list | None = None) -> Path:
     rows = []
     for frame in (frames[0], frames[-1]):
         before = images.as_rgba(images.read_image(sequences.frame_path(plate, frame)))
@@ -54,7 +76,20 @@ def write_contact_sheet(out: Path, plate: str, mask: str, pattern: str, frames: 
         rows.append([(f"plate {frame}", preview.to_display_8bit(before)),
                      (f"mask {frame}", preview.mask_overlay(before, hole)),
                      (f"Debris Fill {frame}", preview.to_display_8bit(after))])
-    return preview.write_png(out / "contact_sheet.png", preview.contact_sheet(rows))
+    return preview.write_png(out / "contact_sheet.png", preview.contact_sheet(rows + (extra_rows or [])))
+
+
+def move_demo_light(node) -> None:
+    """Swing a Relight node's light from the neutral (fitted) light to the demo's look."""
+    import json
+
+    neutral = json.loads(node.neutral_light)["light"]
+    x, _, z = neutral["direction"]
+    node.inputs["Use Angles"].default_value = 1.0
+    node.inputs["Azimuth"].default_value = float(np.degrees(np.arctan2(x, z))) + DEMO_LIGHT["azimuth_offset"]
+    node.inputs["Elevation"].default_value = DEMO_LIGHT["elevation"]
+    node.inputs["Colour"].default_value = (*DEMO_LIGHT["colour"], 1.0)
+    node.inputs["Intensity"].default_value = neutral["intensity"] * DEMO_LIGHT["gain"]
 
 
 def main(args) -> int:
@@ -69,18 +104,29 @@ def main(args) -> int:
     finally:
         client.close()
     print(f"layers: {result['pattern']}")
-    sheet = write_contact_sheet(out, plate, mask, result["pattern"], frames)
-    print(f"contact sheet: {sheet}")
     if importlib.util.find_spec("bpy") is None:
-        print("bpy is not installed: skipped shot.blend and the compositor render "
+        sheet = write_contact_sheet(out, plate, mask, result["pattern"], frames)
+        print(f"contact sheet: {sheet}")
+        print("bpy is not installed: skipped shot.blend, Relight and the compositor render "
               "(pip install 'genvfx[blender]' to get them)")
         return 0
     from ..addon import headless
 
-    blend = headless.build_demo_scene(plate, mask, frames, str(out / "shot.blend"), proxy=args.proxy)
-    rendered = headless.render_blend(blend, frames=frames, out_dir=str(out / "composite"),
-                                    file_format="PNG", save=True, log=lambda text: None)
+    blend = headless.build_demo_scene(plate, mask, frames, str(out / "shot.blend"), proxy=args.proxy, relight=True)
+    relit = {}
+
+    def relight_look(scene):
+        node = scene.compositing_node_group.nodes["Relight"]
+        move_demo_light(node)
+        relit["pattern"] = node.result_pattern
+
+    print("Relight: estimating the clean plate's passes and relighting it in shot.blend")
+    rendered = headless.render_blend(blend, frames=frames, out_dir=str(out / "composite"), file_format="PNG",
+                                    save=True, log=lambda text: None, after_generate=relight_look)
     Path(blend + "1").unlink(missing_ok=True)  # Blender's backup of a file the demo itself just made
+    relit["composite"] = rendered
+    sheet = write_contact_sheet(out, plate, mask, result["pattern"], frames, relight_rows(relit, frames))
+    print(f"contact sheet: {sheet}")
     print(f"shot: {blend}")
-    print(f"composite: {Path(rendered[0]).parent} ({len(rendered)} frames)")
+    print(f"composite (relit): {Path(rendered[0]).parent} ({len(rendered)} frames)")
     return 0
