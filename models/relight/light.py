@@ -116,20 +116,23 @@ def fit_light(image: np.ndarray, normal: np.ndarray, weight: np.ndarray, wrap: f
     of the best (about 550); ambient and
     intensity are kept at zero or more. The result is scaled so that albedo = plate /
     shading stays mostly under 1 (the 95th percentile of the surface albedo's luminance
-    at 0.9). Deterministic: a fixed subsample of at most 20000 surface pixels."""
+    at 0.9). Deterministic: a fixed subsample of at most 8000 surface pixels."""
     rgb = np.maximum(np.nan_to_num(image[..., :3].astype(np.float32)), 0.0)
     luminance = rgb @ REC709_LUMA
     w = (weight > 0.5) & (np.abs(normal).sum(-1) > 0.5) & (luminance > 0)
     if w.sum() < 16:
         return Light(wrap=wrap, ambient=max(float(np.median(luminance)) / 0.5, 1e-3), intensity=0.0)
     n, y = normal[w].astype(np.float64), luminance[w].astype(np.float64)
-    if len(n) > 20000:
-        pick = np.linspace(0, len(n) - 1, 20000).astype(np.int64)
+    if len(n) > 8000:
+        pick = np.linspace(0, len(n) - 1, 8000).astype(np.int64)
         n, y = n[pick], y[pick]
     y = np.minimum(y, np.percentile(y, 99))    # windows, glints: heavy tails the fit should not chase
     direction, ambient, intensity = _best_direction(n, y, _sphere(2000), wrap)
-    local = _sphere(200000)
-    local = local[local @ direction > np.cos(np.radians(6.0))]
+    azimuth = np.degrees(np.arctan2(direction[0], direction[2]))
+    elevation = np.degrees(np.arcsin(np.clip(direction[1], -1.0, 1.0)))
+    offsets = np.arange(-5.0, 5.25, 0.5)
+    grid_a, grid_e = np.meshgrid(azimuth + offsets, np.clip(elevation + offsets, -90.0, 90.0))
+    local = np.array([direction_from_angles(a, e) for a, e in zip(grid_a.ravel(), grid_e.ravel())])
     direction, ambient, intensity = _best_direction(n, y, np.vstack([direction[None], local]), wrap)
     if intensity <= 0:
         ambient, intensity = float(y.mean()), 0.0

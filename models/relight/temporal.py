@@ -72,7 +72,9 @@ def flicker(normals: list[np.ndarray], plates: list[np.ndarray]) -> float:
     for t in range(1, len(normals)):
         field, trusted = shot_flow(plates[t], plates[t - 1])
         carried = warp(normals[t - 1], field)
-        carried /= np.maximum(np.linalg.norm(carried, axis=-1, keepdims=True), 1e-6)
+        length = np.linalg.norm(carried, axis=-1)
+        carried /= np.maximum(length, 1e-6)[..., None]
+        valid = trusted & (length > 0.5) & (np.linalg.norm(normals[t], axis=-1) > 0.5)   # no normal: sky
         cos = np.clip((normals[t] * carried).sum(-1), -1.0, 1.0)
-        angles.append(np.degrees(np.arccos(cos[trusted])).mean())
+        angles.append(np.degrees(np.arccos(cos[valid])).mean())
     return float(np.mean(angles))
