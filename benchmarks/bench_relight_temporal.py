@@ -59,7 +59,7 @@ def main() -> None:
     before = temporal.flicker([e.normal for e in raw], plates)
     after = temporal.flicker([e.normal for e in smoothed], plates)
     print(f"{source}: {len(plates)} frames {plates[0].shape[1]}x{plates[0].shape[0]}, strength {args.strength}")
-    print(f"| Normal pass | flicker (deg) | vs per frame |")
+    print("| Normal pass | flicker (deg) | vs per frame |")
     print("|---|---|---|")
     print(f"| per frame | {before:.2f} | 1.00 |")
     print(f"| smoothed along the flow | {after:.2f} | {after / before:.2f} |")

@@ -32,7 +32,7 @@ def load_views(folder: Path, limit: int | None):
         with np.load(path) as data:
             image = data["image"].astype(np.float32)
             yield path.name, np.concatenate([image, np.ones(image.shape[:2] + (1,), np.float32)], -1), \
-                data["normal"].astype(np.float32)
+                data["normal"].astype(np.float32), data["depth"].astype(np.float32)
 
 
 def main(argv=None) -> int:
@@ -51,19 +51,21 @@ def main(argv=None) -> int:
         methods[manifest.id] = relight.load(manifest, "auto")
     errors = {name: [] for name in [*methods, "walls face the camera, ground up", "everything faces the camera"]}
     seconds = {name: 0.0 for name in methods}
+    depth_errors = {name: [] for name in methods}
     count = 0
-    for _, image, truth in load_views(folder, args.limit):
+    for _, image, truth, depth in load_views(folder, args.limit):
         h, w = truth.shape[:2]
         for name, estimator in methods.items():
             started = time.perf_counter()
-            normal = estimator(image).normal
+            estimate = estimator(image)
             seconds[name] += time.perf_counter() - started
-            errors[name].append(measures.angular_errors(normal, truth))
+            errors[name].append(measures.angular_errors(estimate.normal, truth))
+            depth_errors[name].append(measures.relative_depth_error(estimate.depth, depth))
         errors["walls face the camera, ground up"].append(measures.angular_errors(measures.ground_and_walls(h, w), truth))
         errors["everything faces the camera"].append(measures.angular_errors(measures.facing_camera(h, w), truth))
         count += 1
     print(f"{count} held-out views from {folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder}")
-    print(f"| method | median of per-view mean error | pixels < 11.25° | < 22.5° | < 30° | s/view |")
+    print("| method | median of per-view mean error | pixels < 11.25° | < 22.5° | < 30° | s/view |")
     print("|---|---|---|---|---|---|")
     for name, per_view in errors.items():
         pixels = np.concatenate(per_view)
@@ -71,6 +73,9 @@ def main(argv=None) -> int:
         timing = f"{seconds[name] / count:.3f}" if name in seconds else "-"
         print(f"| {name} | {summary['median_mean_deg']:.1f}° | {100 * (pixels < 11.25).mean():.1f} % | "
               f"{100 * (pixels < 22.5).mean():.1f} % | {100 * (pixels < 30).mean():.1f} % | {timing} |")
+    for name, values in depth_errors.items():
+        print(f"Depth pass, {name}: median abs. relative error {np.median(values):.3f} "
+              f"(each view's depth scaled by its median to the truth's)")
     return 0
 
 

@@ -34,3 +34,13 @@ def summary(errors_per_view: list[np.ndarray]) -> dict:
     return {"median_mean_deg": float(np.median(means)) if means else float("nan"),
             "under_22_5": float((pixels < 22.5).mean()) if pixels.size else float("nan"),
             "views": len(means)}
+
+
+def relative_depth_error(predicted: np.ndarray, truth: np.ndarray) -> float:
+    """Mean |d - d*| / d* over surface pixels, the prediction scaled by the ratio of the
+    medians first (Relight's depth is relative)."""
+    surface = np.isfinite(truth) & (truth > 0)
+    if not surface.any():
+        return float("nan")
+    scale = np.median(truth[surface]) / max(float(np.median(predicted[surface])), 1e-12)
+    return float(np.mean(np.abs(predicted[surface] * scale - truth[surface]) / truth[surface]))

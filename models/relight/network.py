@@ -18,8 +18,11 @@ IN_CHANNELS = 5
 OUT_CHANNELS = 5
 #: Spatial sizes must divide by this (four 2x downsamplings).
 MULTIPLE = 16
-#: The long side of the frame the network runs at (its training scenes were 256x192).
-WORKING_SIZE = 256
+#: The long side of the frame the network runs at by default (the model folder's
+#: ``options.working_size`` says what it was trained at): small, because the normals of
+#: a street are mostly large planes whose orientation needs the whole frame's context,
+#: and the guided upsampling puts the edges back at the plate's resolution.
+WORKING_SIZE = 96
 WIDTHS = (16, 32, 96, 160, 256)
 
 
