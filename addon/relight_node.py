@@ -7,6 +7,7 @@ with compositor math, so dragging it never calls the backend::
     direction = normalize(mix(Light Direction, angles(Azimuth, Elevation), Use Angles))
     lambert   = max(0, (Normal · direction + Wrap) / (1 + Wrap))
     Shading'  = Ambient + Intensity × Colour × lambert
+                        + Intensity 2 × Colour 2 × lambert(angles(Azimuth 2, Elevation 2))
     recombine = Albedo × Shading' + Residual
     ratio     = Image × Shading' / max(Shading, 1e-4)
     Image     = mix(recombine, ratio, Ratio Mode), alpha from the plate
@@ -60,6 +61,33 @@ def _vector_math(tree, operation, name, location, *inputs):
     return node.outputs["Value" if operation == "DOT_PRODUCT" else "Vector"]
 
 
+def _angle_direction(tree, azimuth, elevation, prefix, y):
+    """(cos e sin a, sin e, cos e cos a) from azimuth and elevation sockets in degrees."""
+    az = _math(tree, "RADIANS", azimuth, None, f"{prefix} Azimuth Radians", (-1150, y + 100))
+    el = _math(tree, "RADIANS", elevation, None, f"{prefix} Elevation Radians", (-1150, y - 50))
+    cos_el = _math(tree, "COSINE", el, None, f"{prefix} Cos Elevation", (-950, y))
+    x = _math(tree, "MULTIPLY", cos_el, _math(tree, "SINE", az, None, f"{prefix} Sin Azimuth", (-950, y + 150)),
+              f"{prefix} Angle X", (-750, y + 150))
+    up = _math(tree, "SINE", el, None, f"{prefix} Angle Y", (-750, y))
+    z = _math(tree, "MULTIPLY", cos_el, _math(tree, "COSINE", az, None, f"{prefix} Cos Azimuth", (-950, y - 150)),
+              f"{prefix} Angle Z", (-750, y - 150))
+    combine = _node(tree, "ShaderNodeCombineXYZ", f"{prefix} Angle Direction", (-550, y))
+    for socket, value in zip(combine.inputs, (x, up, z)):
+        tree.links.new(value, socket)
+    return combine.outputs["Vector"]
+
+
+def _direct_light(tree, normal, direction, wrap, intensity, colour, prefix, y):
+    """intensity × colour × max(0, (normal · direction + wrap) / (1 + wrap)), per pixel."""
+    cosine = _vector_math(tree, "DOT_PRODUCT", f"{prefix} N dot L", (50, y), normal, direction)
+    wrapped = _math(tree, "ADD", cosine, wrap, f"{prefix} Plus Wrap", (250, y))
+    lambert = _math(tree, "DIVIDE", wrapped, _math(tree, "ADD", wrap, 1.0, f"{prefix} One Plus Wrap", (250, y - 150)),
+                    f"{prefix} Wrapped Cosine", (450, y))
+    lambert = _math(tree, "MAXIMUM", lambert, 0.0, f"{prefix} Lambert", (650, y))
+    strength = _math(tree, "MULTIPLY", lambert, intensity, f"{prefix} Light Strength", (650, y - 150))
+    return _vector_math(tree, "SCALE", f"{prefix} Direct Light", (850, y), colour, strength)
+
+
 class GenVFXRelightNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
     """Estimate normals, albedo and shading of the plate, and relight it with a movable light"""
 
@@ -94,6 +122,14 @@ class GenVFXRelightNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
                 description="Light from everywhere, added to the directional light")
         _socket(tree, "Wrap", "INPUT", "NodeSocketFloat", default=0.25, min_value=0.0, max_value=1.0,
                 description="Softness: how far the light wraps round the terminator")
+        _socket(tree, "Azimuth 2", "INPUT", "NodeSocketFloat", default=-60.0, min_value=-180.0, max_value=180.0,
+                description="A second light (rim, fill): degrees around the view axis")
+        _socket(tree, "Elevation 2", "INPUT", "NodeSocketFloat", default=20.0, min_value=-90.0, max_value=90.0,
+                description="The second light's degrees above the horizontal")
+        _socket(tree, "Colour 2", "INPUT", "NodeSocketColor", default=(1.0, 1.0, 1.0, 1.0),
+                description="The second light's colour")
+        _socket(tree, "Intensity 2", "INPUT", "NodeSocketFloat", default=0.0, min_value=0.0, max_value=100.0,
+                description="The second light's intensity (0: off)")
         _socket(tree, "Ratio Mode", "INPUT", "NodeSocketFloat", default=0.0, min_value=0.0, max_value=1.0,
                 description="0 = Albedo × Shading' + Residual, 1 = Image × Shading' / Shading (keeps texture)")
         _socket(tree, "Image", "OUTPUT", "NodeSocketColor", description="The plate under the light")
@@ -110,35 +146,23 @@ class GenVFXRelightNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
         scales = proxy_scales(tree, PASSES, (-1150, -500))
         gin = group_in.outputs
 
-        # direction from the angles: (cos e sin a, sin e, cos e cos a)
-        az = _math(tree, "RADIANS", gin["Azimuth"], None, "GenVFX Azimuth Radians", (-1150, 400))
-        el = _math(tree, "RADIANS", gin["Elevation"], None, "GenVFX Elevation Radians", (-1150, 250))
-        cos_el = _math(tree, "COSINE", el, None, "GenVFX Cos Elevation", (-950, 300))
-        x = _math(tree, "MULTIPLY", cos_el, _math(tree, "SINE", az, None, "GenVFX Sin Azimuth", (-950, 450)),
-                  "GenVFX Angle X", (-750, 450))
-        y = _math(tree, "SINE", el, None, "GenVFX Angle Y", (-750, 300))
-        z = _math(tree, "MULTIPLY", cos_el, _math(tree, "COSINE", az, None, "GenVFX Cos Azimuth", (-950, 150)),
-                  "GenVFX Angle Z", (-750, 150))
-        combine = _node(tree, "ShaderNodeCombineXYZ", "GenVFX Angle Direction", (-550, 300))
-        for socket, value in zip(combine.inputs, (x, y, z)):
-            links.new(value, socket)
+        angles = _angle_direction(tree, gin["Azimuth"], gin["Elevation"], "GenVFX", 300)
         pick = _node(tree, "ShaderNodeMix", "GenVFX Direction Source", (-350, 300), label="Vector / Angles")
         pick.data_type = "VECTOR"
         pick.clamp_factor = True
         links.new(gin["Use Angles"], _by_id(pick.inputs, "Factor_Float"))
         links.new(gin["Light Direction"], _by_id(pick.inputs, "A_Vector"))
-        links.new(combine.outputs["Vector"], _by_id(pick.inputs, "B_Vector"))
+        links.new(angles, _by_id(pick.inputs, "B_Vector"))
         direction = _vector_math(tree, "NORMALIZE", "GenVFX Direction", (-150, 300), _by_id(pick.outputs, "Result_Vector"))
 
-        # Shading' = ambient + intensity × colour × max(0, (n·d + wrap) / (1 + wrap))
-        cosine = _vector_math(tree, "DOT_PRODUCT", "GenVFX N dot L", (50, 100), scales["Normal"].outputs["Image"], direction)
-        wrapped = _math(tree, "ADD", cosine, gin["Wrap"], "GenVFX Plus Wrap", (250, 100))
-        lambert = _math(tree, "DIVIDE", wrapped, _math(tree, "ADD", gin["Wrap"], 1.0, "GenVFX One Plus Wrap", (250, -50)),
-                        "GenVFX Wrapped Cosine", (450, 100))
-        lambert = _math(tree, "MAXIMUM", lambert, 0.0, "GenVFX Lambert", (650, 100))
-        strength = _math(tree, "MULTIPLY", lambert, gin["Intensity"], "GenVFX Light Strength", (650, -50))
-        direct = _vector_math(tree, "SCALE", "GenVFX Direct Light", (850, 100), gin["Colour"], strength)
-        new_shading = _vector_math(tree, "ADD", "GenVFX New Shading", (850, -50), direct,
+        # Shading' = ambient + Σ intensity × colour × max(0, (n·d + wrap) / (1 + wrap))
+        normal = scales["Normal"].outputs["Image"]
+        direct = _direct_light(tree, normal, direction, gin["Wrap"], gin["Intensity"], gin["Colour"], "GenVFX", 100)
+        second = _direct_light(tree, normal, _angle_direction(tree, gin["Azimuth 2"], gin["Elevation 2"],
+                                                              "GenVFX Light 2", -1000),
+                               gin["Wrap"], gin["Intensity 2"], gin["Colour 2"], "GenVFX Light 2", -1100)
+        lights = _vector_math(tree, "ADD", "GenVFX Both Lights", (1000, 0), direct, second)
+        new_shading = _vector_math(tree, "ADD", "GenVFX New Shading", (1000, -50), lights,
                                    _vector_math(tree, "SCALE", "GenVFX Ambient", (650, -200), (1.0, 1.0, 1.0), gin["Ambient"]))
 
         recombine = _vector_math(tree, "MULTIPLY_ADD", "GenVFX Recombine", (1000, -200), scales["Albedo"].outputs["Image"],

@@ -79,6 +79,10 @@ try:
     node.inputs["Ratio Mode"].default_value = 1.0
     render(scene, "moved_ratio")
     node.inputs["Ratio Mode"].default_value = 0.0
+    node.inputs["Intensity 2"].default_value = 0.5
+    node.inputs["Colour 2"].default_value = (0.4, 0.6, 1.0, 1.0)
+    render(scene, "two_lights")
+    node.inputs["Intensity 2"].default_value = 0.0
     results["reset"] = sorted(bpy.ops.genvfx.relight_reset_light(node_name="Relight"))
     render(scene, "reset")
     node.inputs["Azimuth"].default_value = 10.0
@@ -132,7 +136,7 @@ def test_the_node_is_in_the_menu_with_its_sockets(relight_run):
     assert "Relight" in results["menu"]
     assert results["sockets"]["out"] == ["Image", "Normal", "Albedo", "Shading", "Residual", "Depth"]
     for name in ("Image", "Light Direction", "Azimuth", "Elevation", "Colour", "Intensity", "Ambient", "Wrap",
-                 "Ratio Mode"):
+                 "Azimuth 2", "Elevation 2", "Colour 2", "Intensity 2", "Ratio Mode"):
         assert name in results["sockets"]["in"]
 
 
@@ -163,6 +167,11 @@ def test_moving_the_light_matches_the_backend_formula(relight_run):
     assert np.abs(got - relight_run["plate"][..., :3]).mean() > 0.005   # it did change
     ratio = intrinsic.relight(passes, passes["Normal"], light, "ratio", image=relight_run["plate"])
     assert np.abs(_pixels(relight_run, "moved_ratio")[..., :3] - ratio).max() < 1e-3
+    rim = Light(direction=direction_from_angles(-60.0, 20.0), colour=(0.4, 0.6, 1.0), intensity=0.5,
+                wrap=light.wrap)
+    both = intrinsic.relight(passes, passes["Normal"], light, extra_lights=(rim,))
+    assert np.abs(_pixels(relight_run, "two_lights")[..., :3] - both).max() < 1e-4
+    assert (both >= expected - 1e-6).all() and (both - expected).mean() > 1e-3
 
 
 def test_reset_light_brings_the_plate_back_and_the_file_keeps_it(relight_run):

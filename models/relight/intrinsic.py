@@ -37,10 +37,13 @@ def split(image: np.ndarray, normal: np.ndarray, confidence: np.ndarray, light: 
 
 
 def relight(passes: dict[str, np.ndarray], normal: np.ndarray, light: Light, mode: str = "recombine",
-            image: np.ndarray | None = None) -> np.ndarray:
-    """The plate under ``light``: ``Albedo × Shading' + Residual`` (recombine) or
-    ``Image × Shading' / Shading`` (ratio, which keeps texture the albedo lost)."""
+            image: np.ndarray | None = None, extra_lights: tuple[Light, ...] = ()) -> np.ndarray:
+    """The plate under ``light`` (and ``extra_lights``, whose ambient is ignored):
+    ``Albedo × Shading' + Residual`` (recombine) or ``Image × Shading' / Shading`` (ratio,
+    which keeps texture the albedo lost)."""
     new_shading = shading(normal, light)
+    for extra in extra_lights:
+        new_shading = new_shading + shading(normal, extra.with_(ambient=0.0))
     if mode == "recombine":
         return (passes["Albedo"] * new_shading + passes["Residual"]).astype(np.float32)
     if mode == "ratio":
