@@ -14,6 +14,7 @@ import pytest
 from genvfx.backend import layers
 from genvfx.errors import GenVFXError
 from genvfx.models import registry, relight
+from genvfx.models.relight.estimate import SURFACE
 from photos import photo_linear, write_plate
 from tiny_models import tiny_depth_folder, tiny_marigold_folder, write_manifest
 
@@ -57,7 +58,7 @@ def test_marigold_intrinsics_albedo_goes_into_the_albedo_pass(folders, plate, em
     assert estimate.albedo is not None and estimate.albedo.shape == plate.shape[:2] + (3,)
     assert np.array_equal(estimate.normal, embedded.normal)
     passes = relight.frame_passes(plate, estimate, relight.neutral_light(plate, estimate))
-    surface = estimate.confidence > 0.5
+    surface = estimate.confidence > SURFACE
     assert np.array_equal(passes["Albedo"][surface], estimate.albedo[surface])
     rebuilt = passes["Albedo"] * passes["Shading"] + passes["Residual"]
     assert np.abs(rebuilt - plate[..., :3]).max() < 1e-6
@@ -65,7 +66,7 @@ def test_marigold_intrinsics_albedo_goes_into_the_albedo_pass(folders, plate, em
 
 def test_a_depth_model_gives_the_depth_pass(folders, plate, embedded):
     estimate = _estimator(folders["depth"])(plate)
-    surface = estimate.confidence > 0.5
+    surface = estimate.confidence > SURFACE
     assert np.isfinite(estimate.depth).all() and (estimate.depth > 0).all()
     if surface.any():
         assert np.median(estimate.depth[surface]) == pytest.approx(1.0, rel=0.05)

@@ -20,7 +20,7 @@ from .intrinsic import relight, split
 from .light import Light, fit_light
 
 #: Relight's version in cache keys: bump when the passes for the same inputs change.
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 
 def load(manifest, device: str = "auto"):

@@ -14,6 +14,9 @@ import numpy as np
 
 #: Depth given to pixels that are not surfaces (sky): far behind every surface.
 FAR = 1000.0
+#: Confidence above which a pixel counts as a surface. The network is sure of the sky
+#: (confidence near 0); bright, flat, distant facades get 0.3-0.4 and are surfaces.
+SURFACE = 0.25
 
 
 @dataclass
@@ -90,7 +93,7 @@ def from_working_size(image: np.ndarray, normal: np.ndarray, log_depth: np.ndarr
     if image.shape[-1] == 4:
         confidence = np.where(image[..., 3] > 0.5, confidence, 0.0)
     log_depth = up(log_depth)
-    surface = confidence > 0.5
+    surface = confidence > SURFACE
     reference = float(np.median(log_depth[surface])) if surface.any() else float(np.median(log_depth))
     depth = np.exp(np.clip(log_depth - reference, -20.0, np.log(FAR) - 1.0))
     depth = np.where(surface, depth, FAR)

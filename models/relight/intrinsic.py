@@ -5,7 +5,7 @@ Given the plate and its normals, the neutral light (:func:`.light.fit_light`) gi
 (what does not fit a diffuse surface under that light — highlights, emitters, cast
 shadows' excess — goes to ``Residual``); ``Residual`` is whatever remains, so that
 ``Image = Albedo × Shading + Residual`` holds to float precision by construction.
-Pixels that are not surfaces (sky, confidence under 0.5) keep all of their light in
+Pixels that are not surfaces (sky: confidence under ``SURFACE``) keep all of their light in
 ``Residual``: relighting leaves them alone.
 
 :func:`relight` is the compositor group's arithmetic in numpy (the command line's
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .estimate import SURFACE
 from .light import Light, shading
 
 SHADING_FLOOR = 1e-4
@@ -28,7 +29,7 @@ def split(image: np.ndarray, normal: np.ndarray, confidence: np.ndarray, light: 
     own albedo estimate, when given, replaces plate / shading."""
     rgb = np.nan_to_num(image[..., :3].astype(np.float32))
     shade = shading(normal, light).astype(np.float32)
-    surface = (confidence > 0.5)[..., None]
+    surface = (confidence > SURFACE)[..., None]
     if albedo is None:
         albedo = np.clip(rgb / np.maximum(shade, SHADING_FLOOR), 0.0, 1.0)
     albedo = np.where(surface, albedo, 0.0).astype(np.float32)

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from ...errors import BadInput
+from .estimate import SURFACE
 
 REC709_LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 
@@ -119,7 +120,7 @@ def fit_light(image: np.ndarray, normal: np.ndarray, weight: np.ndarray, wrap: f
     at 0.9). Deterministic: a fixed subsample of at most 8000 surface pixels."""
     rgb = np.maximum(np.nan_to_num(image[..., :3].astype(np.float32)), 0.0)
     luminance = rgb @ REC709_LUMA
-    w = (weight > 0.5) & (np.abs(normal).sum(-1) > 0.5) & (luminance > 0)
+    w = (weight > SURFACE) & (np.abs(normal).sum(-1) > 0.5) & (luminance > 0)
     if w.sum() < 16:
         return Light(wrap=wrap, ambient=max(float(np.median(luminance)) / 0.5, 1e-3), intensity=0.0)
     n, y = normal[w].astype(np.float64), luminance[w].astype(np.float64)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..flow import consistent, dis_flow, grey8, warp
-from .estimate import Estimate
+from .estimate import SURFACE, Estimate
 
 #: Share of the carried-over estimate in each frame's result (0 = no smoothing).
 DEFAULT_STRENGTH = 0.6
@@ -55,7 +55,7 @@ def smooth(previous_plate: np.ndarray, previous: Estimate, plate: np.ndarray, cu
     carried_normal = warp(previous.normal, field)
     carried_depth = warp(np.log(np.maximum(previous.depth, 1e-6)), field)
     carried_confidence = warp(previous.confidence, field)
-    use = trusted & (carried_confidence > 0.5) & (current.confidence > 0.5)
+    use = trusted & (carried_confidence > SURFACE) & (current.confidence > SURFACE)
     weight = np.where(use, np.float32(strength), np.float32(0.0))[..., None]
     normal = (1.0 - weight) * current.normal + weight * carried_normal
     normal /= np.maximum(np.linalg.norm(normal, axis=-1, keepdims=True), 1e-6)

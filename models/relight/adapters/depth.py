@@ -14,7 +14,7 @@ import numpy as np
 
 from ....errors import GenVFXError
 from ... import runtime
-from ..estimate import FAR, Estimate
+from ..estimate import FAR, SURFACE, Estimate
 from .base import display_rgb, embedded_estimator
 
 
@@ -55,7 +55,7 @@ class DepthEstimator:
         value = cv2.resize(value, (width, height), interpolation=cv2.INTER_LINEAR)
         if self.output == "disparity":
             value = 1.0 / np.maximum(value - min(0.0, float(value.min())), 1e-6)
-        surface = base.confidence > 0.5
+        surface = base.confidence > SURFACE
         reference = float(np.median(value[surface])) if surface.any() else float(np.median(value))
         depth = np.clip(value / max(reference, 1e-12), 0.0, FAR)
         base.depth = np.where(surface, depth, FAR).astype(np.float32)
