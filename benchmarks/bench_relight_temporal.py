@@ -1,9 +1,9 @@
 """Flicker of Relight's Normal pass on a panning shot, per frame and smoothed along the
 optical flow. Flicker = mean angle between a frame's normals and the previous frame's
 carried to it by the flow (trusted pixels). On the rendered pan (``data/relight/pan``,
-``scripts/make_relight_dataset.py --pan 16``) the true normals give the floor of that
-measure and the angular error against them shows that smoothing does not cost
-accuracy; without it, a 12-frame pan across a scikit-image photograph is used. Prints
+``scripts/make_relight_dataset.py --pan 16``) the true normals are measured too (their
+bump-mapped detail shimmers as it moves, so they are no floor) and the angular error
+against them shows what smoothing costs in accuracy; without it, a 12-frame pan across a scikit-image photograph is used. Prints
 figures; asserts nothing.
 
     python benchmarks/bench_relight_temporal.py [--pan DIR] [--strength 0.6]
@@ -65,7 +65,7 @@ def main() -> None:
     print(f"| smoothed along the flow | {after:.2f} | {after / before:.2f} |")
     if truths is not None:
         floor = temporal.flicker(truths, plates)
-        print(f"| ground truth (the measure's floor) | {floor:.2f} | {floor / before:.2f} |")
+        print(f"| ground truth (its bump detail shimmers as it moves) | {floor:.2f} | {floor / before:.2f} |")
         for name, estimates in (("per frame", raw), ("smoothed", smoothed)):
             error = measures.summary([measures.angular_errors(e.normal, n) for e, n in zip(estimates, truths)])
             print(f"angular error, {name}: median of per-frame means {error['median_mean_deg']:.2f} deg, "
