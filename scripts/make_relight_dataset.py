@@ -47,7 +47,7 @@ from street_kit import (MeshBuilder, Shader, build_debris, configure_render, fac
 
 HDRIS = ("city.exr", "courtyard.exr", "forest.exr", "interior.exr", "night.exr", "studio.exr",
          "sunrise.exr", "sunset.exr")
-SPLIT_SEEDS = {"train": 1000, "eval": 900000, "pan": 500000}
+SPLIT_SEEDS = {"train": 1000, "train-more": 200000, "eval": 900000, "pan": 500000}
 
 
 def _tone(rng, lo, hi):
@@ -75,6 +75,28 @@ def mat_corrugated(name, tone):
     return s.material
 
 
+def mat_pattern(name, rng):
+    """A facade of a procedural pattern the other palettes lack (checker, cells, magic,
+    mottled colour): variety of appearance, so that shape is learnt rather than texture."""
+    s = Shader(name)
+    kind = rng.choice(("checker", "cells", "magic", "mottled"))
+    a, b = _tone(rng, 0.05, 0.8), _tone(rng, 0.05, 0.8)
+    if kind == "checker":
+        n = s.node("ShaderNodeTexChecker")
+        s.set(n, Vector=s.uv, Scale=rng.uniform(0.5, 6.0), Color1=(*a, 1.0), Color2=(*b, 1.0))
+        colour = n.outputs["Color"]
+    elif kind == "cells":
+        colour = s.ramp(s.voronoi(s.uv, rng.uniform(0.5, 5.0)).outputs["Distance"], [(0.0, a), (0.6, b)])
+    elif kind == "magic":
+        n = s.node("ShaderNodeTexMagic")
+        s.set(n, Vector=s.uv, Scale=rng.uniform(0.2, 2.0))
+        colour = s.mix(0.5, n.outputs["Color"], a, blend="MULTIPLY")
+    else:
+        colour = s.ramp(s.noise(s.uv, rng.uniform(0.3, 8.0)).outputs["Factor"], [(0.3, a), (0.7, b)])
+    s.set(s.bsdf, Base_Color=colour, Roughness=rng.uniform(0.2, 0.95), Metallic=rng.choice((0.0, 0.0, 0.5)))
+    return s.material
+
+
 def wall_materials(rng, split: str):
     """Facade materials: the training palette, or a disjoint one for evaluation."""
     if split == "eval":
@@ -88,8 +110,12 @@ def wall_materials(rng, split: str):
                       noise_amount=rng.uniform(0.1, 0.5)),
         ]
     walls = []
+    kinds = ("brick", "concrete", "plaster") + (("pattern", "pattern") if split == "train-more" else ())
     for i in range(6):
-        kind = rng.choice(("brick", "concrete", "plaster"))
+        kind = rng.choice(kinds)
+        if kind == "pattern":
+            walls.append(mat_pattern(f"Pattern{i}", rng))
+            continue
         if kind == "brick":
             c1 = _tone(rng, 0.1, 0.5)
             walls.append(mat_brick(f"Brick{i}", c1, tuple(c * 0.8 for c in c1)))
@@ -121,7 +147,7 @@ def clutter(rng, col, rw, sw, split):
     """Rubble piles, crates, cars and poles on the road and sidewalks."""
     props = MeshBuilder("Props")
     metal = mat_plain("Metal", _tone(rng, 0.03, 0.3), roughness=0.4, metallic=0.8)
-    crate = mat_wood("Crate") if split == "train" else mat_plain("Crate", _tone(rng, 0.2, 0.6))
+    crate = mat_wood("Crate") if split != "eval" else mat_plain("Crate", _tone(rng, 0.2, 0.6))
     for _ in range(rng.randint(0, 3)):
         x = rng.choice((-1, 1)) * rng.uniform(0.0, rw + sw - 1.0)
         radii = (rng.uniform(0.8, 3.0), rng.uniform(0.8, 3.0), rng.uniform(0.6, 2.5))
@@ -149,7 +175,7 @@ def clutter(rng, col, rw, sw, split):
         x = rng.uniform(-rw - sw, rw + sw)
         size = rng.uniform(0.1, 0.6)
         props.rock(rng, (x, rng.uniform(-5.0, 50.0), size * 0.3), (size, size * 0.8, size * 0.6),
-                   mat_gravel("Gravel") if split == "train" else metal)
+                   mat_gravel("Gravel") if split != "eval" else metal)
     props.build(col)
 
 
@@ -301,7 +327,8 @@ def setup_render(scene, args, seed):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True)
-    parser.add_argument("--split", choices=("train", "eval"), default="train")
+    parser.add_argument("--split", choices=("train", "train-more", "eval"), default="train",
+                        help="train-more: training scenes whose facades also take procedural patterns")
     parser.add_argument("--scenes", type=int, default=60)
     parser.add_argument("--views", type=int, default=6, help="cameras per scene")
     parser.add_argument("--first", type=int, default=0, help="first scene index (to resume)")
