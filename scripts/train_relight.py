@@ -15,12 +15,15 @@ dataset is still being rendered. At the end the network is exported to ONNX (ops
 dynamic height and width), checked against torch, and the model folder's manifest is
 written with the file's sha256.
 
-The shipped model was made in two stages (the second starts from the first's weights):
+The shipped model was made in three stages (each starts from the previous one's weights):
 
     train_relight.py --size 256 --crop 128 --batch 16 --steps 2200 --stop-after 900 \\
         --checkpoint data/relight/stage1.safetensors --out data/relight/stage1
     train_relight.py --size 96 --batch 16 --steps 5000 --eval-every 500 \\
-        --resume data/relight/stage1.safetensors
+        --resume data/relight/stage1.safetensors --checkpoint data/relight/stage2.safetensors
+    (then 35 more scenes: make_relight_dataset.py --split train-more --first 100 --scenes 35)
+    train_relight.py --size 96 --batch 16 --steps 2000 --lr 1e-3 --seed 1 --eval-every 500 \\
+        --resume data/relight/stage2.safetensors
 """
 
 from __future__ import annotations
