@@ -21,7 +21,6 @@ has moved the light since. "Reset Light" puts the neutral light back.
 from __future__ import annotations
 
 import json
-import math
 
 import bpy
 from bpy.props import FloatProperty, StringProperty
@@ -219,10 +218,10 @@ class GenVFXRelightNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
 
     def apply_light(self, light: dict) -> None:
         """Set the light inputs to ``light`` (a models.relight.Light as a dict)."""
-        x, y, z = light["direction"]
-        azimuth = math.degrees(math.atan2(x, z))
-        elevation = math.degrees(math.asin(max(-1.0, min(1.0, y))))
-        self.inputs["Light Direction"].default_value = (x, y, z)
+        from ..models.relight.light import Light
+
+        azimuth, elevation = Light.from_dict(light).azimuth_elevation
+        self.inputs["Light Direction"].default_value = light["direction"]
         self.inputs["Azimuth"].default_value = azimuth
         self.inputs["Elevation"].default_value = elevation
         self.inputs["Colour"].default_value = (*light["colour"], 1.0)
@@ -259,9 +258,9 @@ class GenVFXRelightNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
     def reset_light(self) -> bool:
         if not self.neutral_light:
             return False
-        self.apply_light(json.loads(self.neutral_light)["light"])
-        self.neutral_light = json.dumps({"light": json.loads(self.neutral_light)["light"],
-                                         "inputs": self.light_values()})
+        neutral = json.loads(self.neutral_light)["light"]
+        self.apply_light(neutral)
+        self.neutral_light = json.dumps({"light": neutral, "inputs": self.light_values()})
         return True
 
     def draw_extra_buttons(self, context, layout) -> None:

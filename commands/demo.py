@@ -83,10 +83,12 @@ def move_demo_light(node) -> None:
     """Swing a Relight node's light from the neutral (fitted) light to the demo's look."""
     import json
 
+    from ..models.relight import Light
+
     neutral = json.loads(node.neutral_light)["light"]
-    x, _, z = neutral["direction"]
+    azimuth, _ = Light.from_dict(neutral).azimuth_elevation
     node.inputs["Use Angles"].default_value = 1.0
-    node.inputs["Azimuth"].default_value = float(np.degrees(np.arctan2(x, z))) + DEMO_LIGHT["azimuth_offset"]
+    node.inputs["Azimuth"].default_value = azimuth + DEMO_LIGHT["azimuth_offset"]
     node.inputs["Elevation"].default_value = DEMO_LIGHT["elevation"]
     node.inputs["Colour"].default_value = (*DEMO_LIGHT["colour"], 1.0)
     node.inputs["Intensity"].default_value = neutral["intensity"] * DEMO_LIGHT["gain"]

@@ -9,7 +9,7 @@ from ..errors import BadInput
 from ..backend.client import WorkerClient
 from ..backend.jobs import Job
 from ..models.fill.temporal import DEFAULT_KEY_INTERVAL
-from .progress import run_with_progress
+from .progress import run_and_report
 
 
 #: Parameters sent only when given: each model has its own defaults.
@@ -53,14 +53,7 @@ def main(args) -> int:
               proxy=args.proxy, device=args.device, params=job_params(args), output_dir_override=str(out))
     if args.variants is not None:
         return main_variants(args, job, out)
-    client = WorkerClient(python=args.python, model_folders=args.model_path)
-    try:
-        result = run_with_progress(client, job, "Debris Fill")
-    finally:
-        client.close()
-    computed = len(result["computed"])
-    print(f"{result['pattern']}: {len(frames)} frame(s), {computed} computed, "
-          f"{len(frames) - computed} up to date, {result['seconds']:.1f} s")
+    run_and_report(job, "Debris Fill", args.python, args.model_path)
     return 0
 
 

@@ -23,3 +23,17 @@ def run_with_progress(client: WorkerClient, job: Job, label: str) -> dict:
         result = client.run(job, on_event=on_event)
         bar.update(total - bar.n)
     return result
+
+
+def run_and_report(job: Job, label: str, python: str | None, model_folders: list[str]) -> dict:
+    """Run ``job`` through a worker of its own with a progress bar, then print where the
+    frames went and how many were computed; returns the job's result."""
+    client = WorkerClient(python=python, model_folders=model_folders)
+    try:
+        result = run_with_progress(client, job, label)
+    finally:
+        client.close()
+    computed = len(result["computed"])
+    print(f"{result['pattern']}: {len(job.frames)} frame(s), {computed} computed, "
+          f"{len(job.frames) - computed} up to date, {result['seconds']:.1f} s")
+    return result

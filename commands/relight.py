@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..backend import sequences
-from ..backend.client import WorkerClient
 from ..backend.jobs import Job
 from ..errors import BadInput
-from .progress import run_with_progress
+from .progress import run_and_report
 
 
 def _triple(text: str | None, option: str) -> tuple[float, float, float] | None:
@@ -45,12 +44,5 @@ def main(args) -> int:
     out = Path(args.out).resolve()
     job = Job(generator="relight", inputs={"plate": plate}, frames=frames, seed=0, model=args.model,
               proxy=args.proxy, device=args.device, params=job_params(args), output_dir_override=str(out))
-    client = WorkerClient(python=args.python, model_folders=args.model_path)
-    try:
-        result = run_with_progress(client, job, "Relight")
-    finally:
-        client.close()
-    computed = len(result["computed"])
-    print(f"{result['pattern']}: {len(frames)} frame(s), {computed} computed, "
-          f"{len(frames) - computed} up to date, {result['seconds']:.1f} s")
+    run_and_report(job, "Relight", args.python, args.model_path)
     return 0

@@ -45,3 +45,22 @@ def extension_zip(tmp_path_factory):
     zips = list(folder.glob("*.zip"))
     assert len(zips) == 1, build.stdout
     return zips[0]
+
+
+def run_blender_script(root: Path, script: str, config: dict, time_limit: int) -> dict:
+    """Run ``script`` (``python script.py config.json``) with the bpy module in a Blender
+    user folder of its own; returns the ``results.json`` it leaves in ``config["out"]``,
+    failing with Blender's output when it died or reported a traceback."""
+    import json
+    import os
+
+    (root / "config.json").write_text(json.dumps(config))
+    (root / "script.py").write_text(script)
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(root / "blender-user"), PYTHONNOUSERSITE="1")
+    run = subprocess.run([sys.executable, str(root / "script.py"), str(root / "config.json")],
+                         capture_output=True, text=True, timeout=time_limit, env=env, cwd=str(root))
+    results_file = Path(config["out"]) / "results.json"
+    assert results_file.is_file(), f"Blender died (rc {run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
+    results = json.loads(results_file.read_text())
+    assert results.get("ok"), results.get("traceback", "") + "\n" + run.stderr[-4000:]
+    return results

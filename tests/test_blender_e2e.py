@@ -13,9 +13,6 @@ Blender configuration.
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -205,6 +202,7 @@ json.dump(results, open(os.path.join(out, "results.json"), "w"), indent=1)
 def blender_run(extension_zip, tmp_path_factory):
     """Run the Blender side once; the tests below read what it left."""
     sys.path.insert(0, str(Path(__file__).parent))
+    from conftest import run_blender_script
     from photos import photo_linear, rect_mask, write_mask_png, write_plate
 
     root = tmp_path_factory.mktemp("blender")
@@ -220,15 +218,7 @@ def blender_run(extension_zip, tmp_path_factory):
     config = {"zip": str(extension_zip), "plate": str(shot / "plate.####.exr"),
               "mask": str(shot / "mask.####.png"),
               "small_mask": str(shot / "small_mask.png"), "cache": str(root / "cache"), "out": str(out)}
-    (root / "config.json").write_text(json.dumps(config))
-    (root / "script.py").write_text(BLENDER_SCRIPT)
-    env = dict(os.environ, BLENDER_USER_RESOURCES=str(root / "blender-user"), PYTHONNOUSERSITE="1")
-    run = subprocess.run([sys.executable, str(root / "script.py"), str(root / "config.json")],
-                         capture_output=True, text=True, timeout=TIME_LIMIT, env=env, cwd=str(root))
-    results_file = out / "results.json"
-    assert results_file.is_file(), f"Blender died (rc {run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
-    results = json.loads(results_file.read_text())
-    assert results.get("ok"), results.get("traceback", "") + "\n" + run.stderr[-4000:]
+    results = run_blender_script(root, BLENDER_SCRIPT, config, TIME_LIMIT)
     return {"results": results, "out": out, "plate": plate, "mask": mask > 0.5, "root": root, "config": config}
 
 

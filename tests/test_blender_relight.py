@@ -4,9 +4,6 @@ generated headless, relit live in its group, and reset to the plate."""
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -101,6 +98,7 @@ json.dump(results, open(os.path.join(out, "results.json"), "w"), indent=1)
 @pytest.fixture(scope="module")
 def relight_run(extension_zip, tmp_path_factory):
     sys.path.insert(0, str(Path(__file__).parent))
+    from conftest import run_blender_script
     from photos import photo_linear, write_plate
 
     root = tmp_path_factory.mktemp("relight_blender")
@@ -110,15 +108,7 @@ def relight_run(extension_zip, tmp_path_factory):
     out.mkdir()
     config = {"zip": str(extension_zip), "plate": str(root / "plate.####.exr"), "cache": str(root / "cache"),
               "out": str(out)}
-    (root / "config.json").write_text(json.dumps(config))
-    (root / "script.py").write_text(SCRIPT)
-    env = dict(os.environ, BLENDER_USER_RESOURCES=str(root / "blender-user"), PYTHONNOUSERSITE="1")
-    run = subprocess.run([sys.executable, str(root / "script.py"), str(root / "config.json")], capture_output=True,
-                         text=True, timeout=TIME_LIMIT, env=env, cwd=str(root))
-    results_file = out / "results.json"
-    assert results_file.is_file(), f"Blender died (rc {run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
-    results = json.loads(results_file.read_text())
-    assert results.get("ok"), results.get("traceback", "") + "\n" + run.stderr[-4000:]
+    results = run_blender_script(root, SCRIPT, config, TIME_LIMIT)
     return {"results": results, "out": out, "plate": plate}
 
 
