@@ -210,3 +210,23 @@ def test_the_command_relights_with_the_light_given_and_refuses_bad_ones(tmp_path
     assert bad.returncode != 0 and "--light-dir" in bad.stderr
     bad = _genvfx("relight", "--plate", plate, "--out", tmp_path / "bad", "--light-dir", "0,0,0")
     assert bad.returncode != 0 and "no direction" in bad.stderr
+
+
+def test_the_demo_plate_is_all_surface_bar_its_strip_of_sky(estimator):
+    """Bright, flat, distant facades are surfaces (their albedo is relit), not sky."""
+    from genvfx.backend import images
+    from genvfx.models.relight.estimate import SURFACE
+
+    plate = images.as_rgba(images.read_image(Path(__file__).resolve().parents[1] / "assets/demo/plate.0001.exr"))
+    estimate = estimator(plate)
+    passes = relight.frame_passes(plate, estimate, relight.neutral_light(plate, estimate))
+    assert (estimate.confidence > SURFACE).mean() > 0.98
+    assert (passes["Albedo"].max(-1) > 0).mean() > 0.97
+
+
+def test_a_mirrored_plate_gives_mirrored_normals(estimator):
+    """The network also sees the frame's mirror image: the result does not favour a side."""
+    plate = photo_linear("astronaut", (192, 144))
+    normal = estimator(plate).normal
+    mirrored = estimator(np.ascontiguousarray(plate[:, ::-1])).normal[:, ::-1] * np.array([-1.0, 1.0, 1.0], np.float32)
+    assert np.abs(mirrored - normal).max() < 1e-3
