@@ -1,4 +1,4 @@
-"""The ``genvfx`` command: fill, relight, render, demo, worker, models."""
+"""The ``genvfx`` command: fill, relight, collapse, render, demo, worker, models."""
 
 from __future__ import annotations
 
@@ -76,6 +76,37 @@ def build_parser() -> argparse.ArgumentParser:
                          help="0-0.99: smoothing of the passes along the shot's optical flow (0 = off)")
     _add_common(relight)
 
+    collapse = commands.add_parser(
+        "collapse", help="Collapse Sim: bring down the masked building (fracture, rigid bodies, dust)",
+        description="Writes OUT/Collapse.<frame>.exr (passes Combined, Fragments, Dust, CleanPlate, Depth, Vector, "
+                    "Normal, FragmentID) and OUT/Collapse.sim.npz (fragment meshes and per-frame transforms). "
+                    "Frames before the start frame are the plate. The camera is taken as locked off, with a "
+                    "50 mm-equivalent lens.")
+    collapse.add_argument("--plate", required=True, help="plate file or sequence (plate.####.exr; EXR/PNG/JPEG/TIFF)")
+    collapse.add_argument("--mask", required=True, help="building mask (white = building), file or sequence; "
+                                                        "the start frame's is used")
+    collapse.add_argument("--out", required=True, help="output folder")
+    collapse.add_argument("--clean", help="clean plate to reveal (default: Debris Fill of the building's region)")
+    collapse.add_argument("--start", type=int, help="first frame of the collapse (default: the first frame)")
+    collapse.add_argument("--fragments", type=int, default=150, help="fragment count (8-2000, default 150)")
+    collapse.add_argument("--seed", type=int, default=0)
+    collapse.add_argument("--origin", metavar="X,Y", help="where the failure starts, 0-1 of the frame from the "
+                                                          "top left (default: the middle of the mask's base)")
+    collapse.add_argument("--direction-bias", metavar="X,Y", help="screen direction (x right, y up, length ≤ 1) "
+                                                                  "the failure runs faster in")
+    collapse.add_argument("--height", type=float, default=0.0, metavar="METRES",
+                          help="building height (sets the scale; default: from the mask's base and eye height)")
+    collapse.add_argument("--speed", type=float, default=0.0, help="failure front speed in m/s (default: the "
+                                                                   "building's height in 0.8 s)")
+    collapse.add_argument("--size-falloff", type=float, default=0.6, help="0-1: how much finer fragments are near "
+                                                                          "the origin (default 0.6)")
+    collapse.add_argument("--gravity-scale", type=float, default=1.0)
+    collapse.add_argument("--dust", type=float, default=1.0, help="dust amount (0 = none, default 1)")
+    collapse.add_argument("--fps", type=float, default=24.0, help="frame rate of the plate (default 24)")
+    collapse.add_argument("--proxy", type=float, default=1.0, choices=(0.25, 0.5, 1.0), help="resolution scale")
+    collapse.add_argument("--preview", action="store_true", help="also write OUT/preview.gif of Combined")
+    _add_common(collapse)
+
     render = commands.add_parser("render", help="generate stale genvfx nodes in a .blend and render its compositor")
     render.add_argument("blend", help="the .blend file")
     render.add_argument("--frames", help="frame range A-B (default: the scene's)")
@@ -110,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
             from .commands import relight
 
             return relight.main(args)
+        if args.command == "collapse":
+            from .commands import collapse
+
+            return collapse.main(args)
         if args.command == "render":
             from .commands import render
 

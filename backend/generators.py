@@ -172,6 +172,26 @@ def _run_relight_frames(read, job, todo, results, progress_for, estimator):
     return run_relight_frames(read, job, todo, results, progress_for, estimator)
 
 
+def _collapse_version() -> str:
+    from ..models.collapse import GENERATOR_VERSION
+
+    return GENERATOR_VERSION
+
+
+def _load_collapse(manifest, device: str):
+    """Collapse Sim's model is the simulation itself (no weights); what it loads is the
+    embedded Debris Fill, for the clean plate."""
+    from ..models import fill, registry
+
+    return fill.load(registry.find_model("genvfx.fill.patchmatch", slot="fill"), "cpu" if device == "cpu" else device)
+
+
+def _run_collapse_frames(read, job, todo, results, progress_for, filler):
+    from .collapse_shot import run_collapse_frames
+
+    return run_collapse_frames(read, job, todo, results, progress_for, filler)
+
+
 GENERATORS = {
     "fill": GeneratorSpec(
         name="fill", label="Debris Fill", layer="DebrisFill",
@@ -185,6 +205,14 @@ GENERATORS = {
         default_model="genvfx.relight.normalnet", version_of=_relight_version, load_model=_load_relight,
         run_frame=None, run_frames=_run_relight_frames,
         pass_channels={"Normal": ("X", "Y", "Z"), "Depth": ("Z",), "Confidence": ("V",)},
+    ),
+    "collapse": GeneratorSpec(
+        name="collapse", label="Collapse Sim", layer="Collapse",
+        required_inputs=("plate", "mask"), optional_inputs=("clean",),
+        default_model="genvfx.collapse.sim", version_of=_collapse_version, load_model=_load_collapse,
+        run_frame=None, run_frames=_run_collapse_frames,
+        pass_channels={"Normal": ("X", "Y", "Z"), "Depth": ("Z",), "Vector": ("X", "Y", "Z", "W"),
+                       "FragmentID": ("V",)},
     ),
 }
 

@@ -46,3 +46,29 @@ def write_png(path: str | Path, rgb8: np.ndarray) -> Path:
     if not cv2.imwrite(str(path), np.ascontiguousarray(rgb8[..., ::-1])):
         raise OSError(f"could not write {path}")
     return path
+
+
+def write_movie(path: str | Path, frames: list, layer: str = "", fps: float = 24.0,
+                pass_name: str = "Combined", max_width: int = 640) -> Path:
+    """An animated GIF of one pass of a frame sequence (EXR layer files or 8-bit images
+    already display-encoded), at most ``max_width`` wide, looping."""
+    import cv2
+    from PIL import Image
+
+    from . import layers
+
+    pictures = []
+    for frame in frames:
+        if isinstance(frame, np.ndarray):
+            rgb8 = frame
+        else:
+            rgb8 = to_display_8bit(layers.read_layers(frame)[layer][pass_name])[..., :3]
+        if rgb8.shape[1] > max_width:
+            height = round(rgb8.shape[0] * max_width / rgb8.shape[1])
+            rgb8 = cv2.resize(rgb8, (max_width, height), interpolation=cv2.INTER_AREA)
+        pictures.append(Image.fromarray(np.ascontiguousarray(rgb8[..., :3])))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=round(1000 / fps), loop=0,
+                     optimize=False)
+    return path

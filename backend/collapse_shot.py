@@ -1,0 +1,152 @@
+"""Collapse Sim over a job's frames: prepare the shot once, then render frame by frame.
+
+The start frame's plate and mask set up the building, its fracture and the simulation
+(:class:`genvfx.models.collapse.CollapseShot`); the clean plate is the start frame
+filled over the building by the embedded Debris Fill (or the job's ``clean`` input),
+kept beside the layers so that a new seed or fragment count does not fill again. The
+simulation itself is written beside the layers as ``Collapse.sim.npz`` (fragment
+meshes, per-frame transforms, camera), which Blender's "Import Collapse Simulation"
+turns into keyframed objects.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ..errors import BadInput
+from . import layers
+from .generators import FramePasses, _resize, check_finite
+from .hashing import file_sha256, json_sha256
+
+HEADER_WARNINGS = "genvfx.collapse.warnings"
+HEADER_CAMERA = "genvfx.collapse.camera"
+SIMULATION_FILE = "Collapse.sim.npz"
+
+
+def warp_device(device: str) -> str:
+    """Where Warp ray-casts: CUDA when asked for or, on 'auto', when Warp sees a GPU."""
+    if device == "cpu":
+        return "cpu"
+    import warp as wp
+
+    wp.config.quiet = True
+    wp.init()
+    if wp.get_cuda_device_count() > 0:
+        return "cuda:0"
+    if device == "cuda":
+        raise BadInput("Collapse Sim was asked to run on CUDA, but Warp finds no CUDA device",
+                       "Use --device cpu (or auto), or check the NVIDIA driver.")
+    return "cpu"
+
+
+def _inputs(read, job, frame: int) -> tuple[np.ndarray, np.ndarray]:
+    plate = check_finite(read.rgba("plate", frame), "plate", frame)
+    mask = check_finite(read.mask("mask", frame), "mask", frame)
+    if plate.shape[:2] != mask.shape[:2]:
+        raise BadInput(f"Plate is {plate.shape[1]}×{plate.shape[0]} but the mask is {mask.shape[1]}×{mask.shape[0]}",
+                       "Give a mask the size of the plate.", frame)
+    scale = float(job.proxy)
+    return _resize(plate, scale), np.clip(_resize(mask, scale), 0.0, 1.0)
+
+
+def _plate(read, job, frame: int) -> np.ndarray:
+    return _resize(check_finite(read.rgba("plate", frame), "plate", frame), float(job.proxy))
+
+
+def _clean_plate_path(job, output_dir: Path, content: str) -> Path:
+    folder = Path(job.cache_dir) / "collapse" / "cleanplates" if job.cache_dir and not job.output_dir_override \
+        else output_dir
+    return folder / f"Collapse.cleanplate.{content[:16]}.exr"
+
+
+def start_fill(read, job, shot, plate: np.ndarray, output_dir: Path, filler, on_step) -> np.ndarray:
+    """The start frame filled over the building's region: the job's ``clean`` input
+    when given, else the embedded Debris Fill, read back when it was made before."""
+    start = shot.options.start
+    if job.inputs.get("clean"):
+        clean = _resize(check_finite(read.rgba("clean", start), "clean plate", start), float(job.proxy))
+        if clean.shape != plate.shape:
+            raise BadInput("The clean plate is not the size of the plate", "Give a clean plate the size of the plate.")
+        return clean
+    from ..models.fill import GENERATOR_VERSION
+
+    content = json_sha256({"plate": file_sha256(read._path("plate", start)), "mask": file_sha256(read._path("mask", start)),
+                           "proxy": float(job.proxy), "fill": GENERATOR_VERSION, "reveal": shot.reveal.shape})
+    path = _clean_plate_path(job, output_dir, content)
+    if path.is_file():
+        try:
+            if layers.read_header(path).get("genvfx.cleanplate") == content:
+                return layers.read_layers(path)["CleanPlate"]["Combined"]
+        except BadInput:
+            pass
+    filled = filler(plate, shot.reveal, seed=shot.options.seed, on_step=on_step)["Combined"]
+    layers.write_layer(path, "CleanPlate", {"Combined": filled}, {"genvfx.cleanplate": content})
+    return filled
+
+
+def write_simulation(path: Path, shot) -> Path:
+    """The simulation as arrays (metres, camera space: +X right, +Y up, camera at the
+    origin looking down -Z): every fragment's rest mesh relative to its body origin, and
+    the body origins, rotations and opacities at every frame."""
+    fragments = shot.fracture.fragments
+    sim = shot.simulation
+    camera = shot.camera
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial.npz")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        temporary,
+        vertices=np.concatenate([f.vertices for f in fragments]).astype(np.float32),
+        vertex_counts=np.array([len(f.vertices) for f in fragments], np.int32),
+        triangles=np.concatenate([f.triangles for f in fragments]).astype(np.int32),
+        triangle_counts=np.array([len(f.triangles) for f in fragments], np.int32),
+        front=np.concatenate([f.front for f in fragments]),
+        frames=np.array(sim.frames, np.int32),
+        positions=sim.positions.astype(np.float32),
+        rotations=sim.rotations.astype(np.float32),
+        opacity=sim.opacity.astype(np.float32),
+        camera=np.array([camera.width, camera.height, camera.focal], np.float64),
+        lens_mm=np.float64(50.0), sensor_mm=np.float64(36.0),
+        ground=np.float64(shot.building.ground), fps=np.float64(shot.options.fps), start=np.int32(shot.options.start),
+    )
+    os.replace(temporary, path)
+    return path
+
+
+def run_collapse_frames(read, job, todo: list[int], results, progress_for, filler) -> Iterator[tuple[int, dict]]:
+    from ..models.collapse import CollapseOptions, CollapseShot
+
+    options, warnings = CollapseOptions.from_params(job.params)
+    options, moved = options.clamp_start(job.frames)
+    warnings += moved
+    todo = sorted(todo)
+    on_step = progress_for(todo[0])
+    plate, mask = _inputs(read, job, options.start)
+    stages = {"simulating": 0}
+
+    def on_prepare(stage: str, step: int, of: int) -> None:
+        stages[stage] = step
+        on_step(step, 2 * of)
+    shot = CollapseShot.prepare(plate, mask, options, max(job.frames), device=warp_device(job.device),
+                                on_step=on_prepare)
+    warnings += shot.warnings
+    output_dir = results.job.output_dir(results.key)
+    fill = start_fill(read, job, shot, plate, output_dir, filler, lambda step, of: on_step(of + step, 2 * of))
+    write_simulation(output_dir / SIMULATION_FILE, shot)
+    header = {HEADER_WARNINGS: json.dumps(warnings),
+              HEADER_CAMERA: json.dumps({"lens_mm": 50.0, "sensor_mm": 36.0, "focal_px": shot.camera.focal,
+                                         "ground_m": shot.building.ground, "distance_m": shot.building.distance,
+                                         "height_m": float(shot.building.size[1])})}
+    for frame in todo:
+        step = progress_for(frame)
+        step(0, 1)
+        current = plate if frame == options.start else _plate(read, job, frame)
+        if current.shape != plate.shape:
+            raise BadInput("The plate changes size during the shot", "Give every frame the same size.", frame)
+        passes = shot.frame_passes(frame, current, fill)
+        step(1, 1)
+        yield frame, FramePasses(passes, header)

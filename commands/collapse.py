@@ -1,0 +1,71 @@
+"""``genvfx collapse``: bring down the masked building of a plate, through the worker."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..backend import layers, sequences
+from ..backend.jobs import Job
+from ..errors import BadInput
+from .progress import run_and_report
+
+
+def _pair(text: str | None, option: str) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    try:
+        values = tuple(float(part) for part in text.replace(" ", "").split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 2:
+        raise BadInput(f"Cannot read {option} '{text}'", f"Give two numbers, e.g. {option} 0.5,0.9.")
+    return values
+
+
+def job_params(args) -> dict:
+    params = {"fragments": args.fragments, "seed": args.seed, "height": args.height,
+              "gravity_scale": args.gravity_scale, "dust": args.dust, "speed": args.speed,
+              "size_falloff": args.size_falloff, "fps": args.fps}
+    if args.start is not None:
+        params["start"] = args.start
+    origin, bias = _pair(args.origin, "--origin"), _pair(args.direction_bias, "--direction-bias")
+    if origin is not None:
+        params["origin"] = origin
+    if bias is not None:
+        params["direction_bias"] = bias
+    return params
+
+
+def main(args) -> int:
+    from ..models.collapse import CollapseOptions
+
+    plate = str(Path(args.plate).resolve())
+    mask = str(Path(args.mask).resolve())
+    frames = sequences.resolve_frames(plate, sequences.parse_frames(args.frames))
+    params = job_params(args)
+    params.setdefault("start", frames[0])
+    options, warnings = CollapseOptions.from_params(params)
+    options, moved = options.clamp_start(frames)
+    for warning in warnings + moved:
+        print(f"genvfx: warning: {warning}", file=sys.stderr)
+    inputs = {"plate": plate, "mask": mask}
+    if args.clean:
+        inputs["clean"] = str(Path(args.clean).resolve())
+    out = Path(args.out).resolve()
+    job = Job(generator="collapse", inputs=inputs, frames=frames, seed=options.seed, proxy=args.proxy,
+              device=args.device, params=options.to_params(), output_dir_override=str(out))
+    result = run_and_report(job, "Collapse Sim", args.python, args.model_path)
+    first = sequences.frame_path(result["pattern"], frames[0])
+    for warning in json.loads(layers.read_header(first).get("genvfx.collapse.warnings", "[]")):
+        if warning not in warnings + moved:
+            print(f"genvfx: warning: {warning}", file=sys.stderr)
+    print(f"simulation: {out / 'Collapse.sim.npz'}")
+    if args.preview:
+        from ..backend import preview
+
+        movie = preview.write_movie(out / "preview.gif", [sequences.frame_path(result["pattern"], f) for f in frames],
+                                    "Collapse", fps=options.fps)
+        print(f"preview: {movie}")
+    return 0

@@ -1,0 +1,87 @@
+"""Collapse Sim's art direction: the parameters an artist sets, checked and clamped.
+
+Values a user can mistype into absurdity (a million fragments, a start frame outside
+the shot) are clamped with a warning, not refused: the warning text goes to the
+command line, the node and each frame's EXR header.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from ...errors import BadInput
+
+MIN_FRAGMENTS, MAX_FRAGMENTS = 8, 2000
+
+
+@dataclass(frozen=True)
+class CollapseOptions:
+    start: int = 1                       # first frame of the collapse (frames before it are the plate)
+    fragments: int = 150
+    seed: int = 0
+    origin: tuple[float, float] | None = None   # where the failure starts, 0-1 of the frame (x right, y down);
+                                                # default: the middle of the mask's base
+    direction_bias: tuple[float, float] = (0.0, 0.0)  # screen direction the failure runs faster in (x right, y up)
+    speed: float = 0.0                   # failure front, metres per second; 0 = the building's height per 0.8 s
+    size_falloff: float = 0.6            # 0: even fragment sizes, 1: much finer near the origin
+    height: float = 0.0                  # building height in metres; 0 = from the mask and a 50 mm camera
+    gravity_scale: float = 1.0
+    dust: float = 1.0                    # dust amount, 0 = none
+    fps: float = 24.0
+
+    @classmethod
+    def from_params(cls, params: dict) -> tuple["CollapseOptions", list[str]]:
+        """Options from a job's parameters, and the warnings for values clamped."""
+        names = {field.name for field in fields(cls)}
+        unknown = sorted(set(params) - names)
+        if unknown:
+            raise BadInput(f"Collapse Sim takes no {', '.join(unknown)}", f"Known settings: {', '.join(sorted(names))}.")
+        values = dict(params)
+        warnings: list[str] = []
+
+        def clamp(name: str, low: float, high: float, cast=float) -> None:
+            if name not in values or values[name] is None:
+                return
+            try:
+                value = cast(values[name])
+            except (TypeError, ValueError):
+                raise BadInput(f"Collapse Sim: {name} must be a number, got {values[name]!r}", "") from None
+            clamped = min(max(value, cast(low)), cast(high))
+            if clamped != value:
+                warnings.append(f"{name} {value} is out of range, using {clamped}")
+            values[name] = clamped
+
+        clamp("fragments", MIN_FRAGMENTS, MAX_FRAGMENTS, int)
+        clamp("size_falloff", 0.0, 1.0)
+        clamp("gravity_scale", 0.05, 10.0)
+        clamp("dust", 0.0, 4.0)
+        clamp("fps", 1.0, 240.0)
+        clamp("speed", 0.0, 10000.0)
+        clamp("height", 0.0, 2000.0)
+        for name in ("origin", "direction_bias"):
+            if values.get(name) is not None:
+                pair = tuple(float(v) for v in values[name])
+                if len(pair) != 2:
+                    raise BadInput(f"Collapse Sim: {name} takes two numbers, got {values[name]!r}", "e.g. 0.5,0.9")
+                values[name] = pair
+        if values.get("origin") is not None:
+            clipped = tuple(min(max(v, 0.0), 1.0) for v in values["origin"])
+            if clipped != values["origin"]:
+                warnings.append(f"origin {values['origin']} lies outside the frame, using {clipped}")
+            values["origin"] = clipped
+        for name in ("start", "seed"):
+            if name in values:
+                values[name] = int(values[name])
+        return cls(**values), warnings
+
+    def clamp_start(self, frames: list[int]) -> tuple["CollapseOptions", list[str]]:
+        """The start frame moved into the shot (with a warning) when it lies outside it."""
+        first, last = min(frames), max(frames)
+        if first <= self.start <= last:
+            return self, []
+        start = min(max(self.start, first), last)
+        return (CollapseOptions(**{**asdict(self), "start": start}),
+                [f"start frame {self.start} lies outside the frames {first}-{last}, using {start}"])
+
+    def to_params(self) -> dict:
+        return {name: value for name, value in asdict(self).items()}

@@ -1,0 +1,159 @@
+"""A collapse over a shot: the building lifted, fractured and simulated once, then each
+frame's passes rendered from the simulation.
+
+:meth:`CollapseShot.prepare` does the work shared by every frame (geometry, fracture,
+MuJoCo, dust); :meth:`CollapseShot.frame_passes` renders one frame. Frames before the
+start frame are the plate; from the start frame on, the fragments carry the start
+frame's plate and are laid over the clean plate, with the dust over both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dust import DustFrames, render_dust, simulate_dust
+from .fracture import Fracture, fracture
+from .geometry import Building, Camera, lift_building
+from .options import CollapseOptions
+from .physics import Simulation, simulate
+from .render import NO_DEPTH, Scene, build_scene, motion_vectors, render_fragments
+
+LIGHT = np.array([-0.45, 0.8, 0.4]) / np.linalg.norm([-0.45, 0.8, 0.4])   # toward the light, camera space
+AMBIENT = 0.35
+FAILURE_TIME = 0.8      # seconds for the failure to run the building's height when no speed is given
+REVEAL_GROW = 0.012     # of the frame's diagonal: the clean plate covers the mask grown by this (edge halo)
+RING_FRAMES = 4         # frames over which the grown ring turns from plate to clean plate
+
+
+def reveal_mask(mask: np.ndarray) -> np.ndarray:
+    """The region the clean plate must cover: the mask grown past the building's edge
+    halo, with a soft edge."""
+    import cv2
+
+    radius = max(1, int(round(REVEAL_GROW * float(np.hypot(*mask.shape)))))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    grown = cv2.dilate((mask > 0.02).astype(np.float32), kernel)
+    return np.maximum(cv2.blur(grown, (3, 3)), mask).astype(np.float32)
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    return rgb @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def plate_materials(plate: np.ndarray, mask: np.ndarray, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inner-face colours (the building's mean colour, darker, varied per fragment) and
+    the dust's tint (that colour desaturated, as bright as the plate's average light)."""
+    weights = (mask > 0.5).astype(np.float64)
+    mean = (plate[..., :3] * weights[..., None]).sum((0, 1)) / max(weights.sum(), 1.0)
+    rng = np.random.default_rng([int(seed), 0x1AAE])
+    inner = np.clip(mean * 0.7 * rng.uniform(0.85, 1.15, (count, 1)), 0.0, None)
+    grey = luminance(mean)
+    tint = 0.4 * mean + 0.6 * grey
+    target = max(float(luminance(plate[..., :3].reshape(-1, 3)).mean()), 1e-4)
+    tint = tint * (target / max(float(luminance(tint)), 1e-6))
+    return inner, tint
+
+
+@dataclass
+class CollapseShot:
+    options: CollapseOptions
+    camera: Camera
+    building: Building
+    fracture: Fracture
+    simulation: Simulation
+    dust: DustFrames
+    scene: Scene
+    dust_tint: np.ndarray
+    mask: np.ndarray
+    reveal: np.ndarray
+    supersample: int
+    device: str
+    warnings: list[str]
+
+    @classmethod
+    def prepare(cls, plate: np.ndarray, mask: np.ndarray, options: CollapseOptions, last_frame: int,
+                supersample: int = 2, device: str = "cpu", on_step=None) -> "CollapseShot":
+        """``plate``/``mask``: the start frame's (H×W×4 linear, H×W coverage)."""
+        height, width = mask.shape
+        camera = Camera.for_frame(width, height)
+        building = lift_building(mask, camera, options.height)
+        warnings = list(building.warnings)
+        origin = _origin(options, building, camera)
+        bias = np.array([*options.direction_bias, 0.0])
+        if np.linalg.norm(bias) > 1:
+            bias /= np.linalg.norm(bias)
+        pieces = fracture(building, options.fragments, origin, options.size_falloff, options.seed)
+        tall = float(building.size[1])
+        speed = options.speed if options.speed > 0 else tall / FAILURE_TIME
+        if on_step:
+            on_step("simulating", 0, 1)
+        simulation = simulate(pieces, building.ground, origin, bias, speed, options.gravity_scale, options.fps,
+                              options.start, max(last_frame, options.start), options.seed,
+                              on_frame=(lambda i, n: on_step("simulating", i, n)) if on_step else None)
+        dust = simulate_dust(simulation.breaks, simulation.impacts, simulation.pulverised, simulation.frames, options.fps,
+                             building.ground, tall, options.dust, options.seed)
+        inner, tint = plate_materials(plate, mask, len(pieces.fragments), options.seed)
+        rest_positions, _ = simulation.pose(options.start)
+        scene = build_scene(pieces.fragments, plate, mask, rest_positions, inner, LIGHT, AMBIENT)
+        return cls(options, camera, building, pieces, simulation, dust, scene, tint, mask, reveal_mask(mask),
+                   supersample, device, warnings)
+
+    def clean_plate(self, plate: np.ndarray, fill: np.ndarray) -> np.ndarray:
+        """A frame's clean plate: its plate, with ``fill`` (the building's region filled,
+        on the start frame) over :attr:`reveal`."""
+        return plate + self.reveal[..., None] * (fill - plate)
+
+    def frame_passes(self, frame: int, plate: np.ndarray, fill: np.ndarray) -> dict[str, np.ndarray]:
+        """The Collapse layer's passes of ``frame`` over that frame's ``plate`` (H×W×4,
+        linear, premultiplied), with ``fill`` the start frame's plate filled over
+        :attr:`reveal`. The ring between the mask and :attr:`reveal` (the building's
+        edge halo) turns from plate to clean plate over the first frames, so that the
+        start frame is the plate."""
+        start = self.options.start
+        clean = self.clean_plate(plate, fill)
+        ring = np.clip((frame - start) / RING_FRAMES, 0.0, 1.0)
+        behind = self.mask + ring * (self.reveal - self.mask)
+        background = plate + np.clip(behind, 0, 1)[..., None] * (fill - plate)
+        pose_frame = max(frame, start)
+        current = self.simulation.pose(pose_frame)
+        render = render_fragments(self.scene, self.camera, *current, self.simulation.fragment_opacity(pose_frame),
+                                  self.supersample, self.device)
+        if frame <= start:
+            vectors = np.zeros(render.depth.shape + (4,), np.float32)
+        else:
+            vectors = motion_vectors(render, self.camera, self.scene.rest_positions,
+                                     self.simulation.pose(pose_frame - 1), current,
+                                     self.simulation.pose(pose_frame + 1), self.supersample)
+        dust = render_dust(self.dust, pose_frame, self.camera, self.dust_tint, light=0.75, ambient=0.45,
+                           fragment_depth=render.depth)
+        if frame < start:
+            dust = np.zeros_like(dust)
+        fragments = render.colour
+        over_clean = fragments + (1.0 - fragments[..., 3:4]) * background
+        combined = dust + (1.0 - dust[..., 3:4]) * over_clean
+        if frame < start:
+            combined = plate
+        return {
+            "Combined": combined.astype(np.float32),
+            "Fragments": fragments,
+            "Dust": dust,
+            "CleanPlate": clean.astype(np.float32),
+            "Depth": render.depth,
+            "Vector": vectors,
+            "Normal": render.normal,
+            "FragmentID": render.fragment_id,
+        }
+
+
+def _origin(options: CollapseOptions, building: Building, camera: Camera) -> np.ndarray:
+    """The failure's origin on the slab's front face: the given point of the frame, or
+    the middle of the mask's base."""
+    left, top, right, bottom = building.box_pixels
+    if options.origin is None:
+        x, y = (left + right) / 2.0, float(bottom)
+    else:
+        x, y = options.origin[0] * camera.width, options.origin[1] * camera.height
+    point = camera.unproject(x, y, building.distance)
+    return np.clip(point, building.low, building.high)
