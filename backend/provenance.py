@@ -26,8 +26,17 @@ def frame_header(job, key: str, frame: int, model_hash: str, input_hashes: dict)
         "genvfx.frame": str(frame),
         "genvfx.inputs": json.dumps(frame_inputs, sort_keys=True),
         "genvfx.key": key,
-        "genvfx.created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "genvfx.created": created(),
     }
+
+
+def created() -> str:
+    """The time a frame is written (UTC), or ``SOURCE_DATE_EPOCH`` when set: the
+    reproducible-builds convention, so that a render farm can make frames whose bytes
+    repeat exactly (the pixels repeat either way)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = time.gmtime(int(epoch)) if epoch and epoch.isdigit() else time.gmtime()
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", moment)
 
 
 def append_ledger(folder: str | os.PathLike, header: dict[str, str], path: str | os.PathLike) -> None:

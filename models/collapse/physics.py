@@ -70,7 +70,7 @@ def build_mjcf(fracture: Fracture, ground: float, gravity: float, timestep: floa
             f'<compiler inertiafromgeom="true"/>'
             f'<option timestep="{timestep:.8g}" gravity="0 {-9.81 * gravity:.6g} 0" integrator="implicitfast">'
             f'<flag energy="enable"/></option>'
-            f'<default><geom friction="{FRICTION} 0.01 0.001" condim="3" solref="0.004 1"/></default>'
+            f'<default><geom friction="{FRICTION} 0.01 0.001" condim="3" solref="0.004 1" solimp="0.95 0.99 0.001"/></default>'
             f'<asset>{"".join(assets)}</asset>'
             f'<worldbody><geom name="ground" type="plane" size="0 0 1" pos="0 {ground:.6g} 0" zaxis="0 1 0"/>'
             f'{"".join(bodies)}</worldbody>'
@@ -82,6 +82,16 @@ def failure_distance(points: np.ndarray, origin: np.ndarray, bias: np.ndarray) -
     origin, shortened by up to 60 % along the bias direction (a world vector, |b| ≤ 1)."""
     offset = points - origin
     return np.maximum(np.linalg.norm(offset, axis=-1) - 0.6 * offset @ bias, 0.0)
+
+
+def _hold(model, data, fragment: int, held: dict) -> None:
+    """Keep a vanished fragment still (no velocity, the pose it vanished in), so that it
+    neither falls forever nor adds energy."""
+    joint = model.body_jntadr[fragment + 1]
+    position, velocity = model.jnt_qposadr[joint], model.jnt_dofadr[joint]
+    pose = held.setdefault(fragment, data.qpos[position:position + 7].copy())
+    data.qpos[position:position + 7] = pose
+    data.qvel[velocity:velocity + 6] = 0.0
 
 
 def simulate(fracture: Fracture, ground: float, origin: np.ndarray, bias: np.ndarray, speed: float,
@@ -119,6 +129,7 @@ def simulate(fracture: Fracture, ground: float, origin: np.ndarray, bias: np.nda
     in_band = np.abs(centroids[:, 1] - band_centre) < band
     pulverise_time = np.where(in_band, failure_distance(centroids, origin, bias) / max(speed, 1e-6), np.inf)
     loose = np.zeros(count, bool)
+    held: dict[int, np.ndarray] = {}
     geoms = [np.nonzero(model.geom_bodyid == i + 1)[0] for i in range(count)]
 
     frames = list(range(start - 1, last + 2))
@@ -163,6 +174,8 @@ def simulate(fracture: Fracture, ground: float, origin: np.ndarray, bias: np.nda
                 data.eq_active[[w for w, pair in enumerate(weld_fragments) if fragment in pair]] = 0
                 simulation.pulverised.append((frame, data.xpos[fragment + 1].copy(), fracture.fragments[fragment].volume))
             mujoco.mj_step(model, data)
+            for fragment in np.nonzero(pulverise_time + FADE_TIME <= data.time)[0]:
+                _hold(model, data, fragment, held)        # gone: it stays where it vanished
         record(i)
         speeds = np.linalg.norm(positions[i] - positions[i - 1], axis=1) * fps
         for contact in data.contact[:data.ncon]:

@@ -7,7 +7,10 @@ front face (nearest texel, so that at rest every sample of a pixel reads that pi
 the start frame gives the plate back exactly) and whose mask value is the surface's
 coverage (so fragments are cut to the building's outline). Inner faces take a material
 derived from the plate. Surfaces are shaded by the change of their normal from rest under
-one light: at rest the factor is exactly 1.
+one light: at rest the factor is exactly 1. Behind a front face the ray leaves the same
+fragment without drawing its back face: a front texel's coverage is the whole of that
+fragment along the ray, so a soft mask edge shows plate × coverage and then what lies
+behind the fragment.
 
 The first solid hit gives Depth (distance along the view axis), Normal, FragmentID
 (fragment index + 1) and the rest point, from which :func:`motion_vectors` derives
@@ -56,14 +59,17 @@ def _kernel():
         fragment_id = int(0)
         rest_point = wp.vec3(0.0, 0.0, 0.0)
         normal_first = wp.vec3(0.0, 0.0, 0.0)
-        travelled = float(0.0)
+        exiting = int(-1)      # a fragment whose front face the ray went through: skip its back face
         for layer in range(6):
             if colour[3] < 0.999:
                 query = wp.mesh_query_ray(mesh, origin, direction, 1.0e7)
                 if query.result:
                     hit = origin + query.t * direction
-                    travelled = travelled + query.t
                     fragment = face_fragment[query.face]
+                    if fragment == exiting:
+                        exiting = -1
+                        origin = hit + direction * (1.0e-4 * wp.max(query.t, 1.0))
+                        continue
                     rotation = rotations[fragment]
                     rest = wp.transpose(rotation) * (hit - positions[fragment]) + rest_positions[fragment]
                     rest_depth = wp.max(-rest[2], 1.0e-6)
@@ -79,6 +85,7 @@ def _kernel():
                         surface = inner[fragment] * (lit / (ambient + wp.max(light[2], 0.0)))
                         if face_front[query.face] == 1:
                             surface = plate[row, column] * (lit / (ambient + wp.max(wp.dot(rest_normal, light), 0.0)))
+                            exiting = fragment
                         weight = (1.0 - colour[3]) * coverage
                         colour = colour + wp.vec4(surface[0] * weight, surface[1] * weight, surface[2] * weight, weight)
                         if fragment_id == 0 and coverage >= 0.5:

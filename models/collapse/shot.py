@@ -108,13 +108,14 @@ class CollapseShot:
     def frame_passes(self, frame: int, plate: np.ndarray, fill: np.ndarray) -> dict[str, np.ndarray]:
         """The Collapse layer's passes of ``frame`` over that frame's ``plate`` (H×W×4,
         linear, premultiplied), with ``fill`` the start frame's plate filled over
-        :attr:`reveal`. The ring between the mask and :attr:`reveal` (the building's
-        edge halo) turns from plate to clean plate over the first frames, so that the
-        start frame is the plate."""
+        :attr:`reveal`. Outside the mask's solid core (its soft edge and the ring out to
+        :attr:`reveal`, the building's halo) the plate turns into the clean plate over
+        the first frames, so that the start frame is the plate."""
         start = self.options.start
         clean = self.clean_plate(plate, fill)
         ring = np.clip((frame - start) / RING_FRAMES, 0.0, 1.0)
-        behind = self.mask + ring * (self.reveal - self.mask)
+        solid = (self.mask >= 0.999).astype(np.float32)
+        behind = solid + ring * (self.reveal - solid)
         background = plate + np.clip(behind, 0, 1)[..., None] * (fill - plate)
         pose_frame = max(frame, start)
         current = self.simulation.pose(pose_frame)

@@ -1,0 +1,228 @@
+"""Collapse Sim on a real photograph: fracture, MuJoCo, Warp passes, dust, the job and the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genvfx.backend import images, layers
+from genvfx.backend.executor import run_job
+from genvfx.backend.jobs import Job
+from genvfx.errors import BadInput
+from genvfx.models.collapse import CollapseOptions, CollapseShot
+from genvfx.models.collapse.fracture import fracture
+from genvfx.models.collapse.geometry import Camera, lift_building
+from genvfx.models.collapse.physics import simulate
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "demo"
+
+
+def tower(scale: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """The demo tower (a photograph) and its mask, at ``scale`` of 384×288."""
+    import cv2
+
+    plate = images.as_rgba(images.read_image(ASSETS / "tower.exr"))
+    mask = images.read_mask(ASSETS / "tower_mask.png")
+    size = (round(plate.shape[1] * scale), round(plate.shape[0] * scale))
+    return cv2.resize(plate, size, interpolation=cv2.INTER_AREA), cv2.resize(mask, size, interpolation=cv2.INTER_AREA)
+
+
+def blurred_fill(plate: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """A stand-in clean plate for the model tests (the job tests use Debris Fill)."""
+    import cv2
+
+    return plate + region[..., None] * (cv2.blur(plate, (31, 31)) - plate)
+
+
+@pytest.fixture(scope="module")
+def shot():
+    plate, mask = tower(0.5)
+    options = CollapseOptions(start=3, fragments=40, height=40.0, seed=2)
+    collapse = CollapseShot.prepare(plate, mask, options, last_frame=60)
+    return collapse, plate, mask, blurred_fill(plate, collapse.reveal)
+
+
+def test_start_frame_and_frames_before_it_are_the_plate(shot):
+    collapse, plate, mask, fill = shot
+    before = collapse.frame_passes(1, plate, fill)
+    assert np.array_equal(before["Combined"], plate)
+    start = collapse.frame_passes(3, plate, fill)
+    error = np.abs(start["Combined"][..., :3] - plate[..., :3]).mean()
+    assert error <= 2e-3, error
+    # the fragments at rest are the building: their coverage is the mask
+    assert np.abs(start["Fragments"][..., 3] - mask).mean() < 0.01
+    assert np.abs(start["Vector"]).max() == 0
+
+
+def test_the_building_comes_down_and_reveals_the_clean_plate(shot):
+    collapse, plate, mask, fill = shot
+    late = collapse.frame_passes(60, plate, fill)   # 2.4 s: a free fall of 28 m
+    inside = mask > 0.5
+    # the top of the building is gone: there the frame is the clean plate, or dust over it
+    top_rows = np.zeros_like(inside)
+    rows = np.nonzero(inside.any(axis=1))[0]
+    top_rows[rows[0]:rows[0] + (rows[-1] - rows[0]) // 4] = True
+    top = inside & top_rows
+    assert late["Fragments"][..., 3][top].mean() < 0.6 * mask[top].mean()
+    clear = top & (late["Fragments"][..., 3] < 0.01) & (late["Dust"][..., 3] < 0.01)
+    if clear.any():
+        assert np.allclose(late["Combined"][clear], late["CleanPlate"][clear], atol=1e-5)
+    assert np.abs(late["Combined"][..., :3] - plate[..., :3])[inside].mean() > 0.02
+    # passes: premultiplied RGBA, depth where fragments are, ids in range
+    assert (late["Fragments"][..., :3] <= late["Fragments"][..., 3:4] * late["Fragments"][..., :3].max() + 1e-6).all()
+    hit = late["FragmentID"] > 0
+    assert hit.any() and late["FragmentID"].max() <= len(collapse.fracture.fragments)
+    empty = late["Fragments"][..., 3] == 0
+    assert (late["Depth"][hit] < 1e9).all() and (late["Depth"][empty] >= 1e9).all()
+
+
+def test_vectors_follow_the_fall(shot):
+    collapse, plate, mask, fill = shot
+    passes = collapse.frame_passes(14, plate, fill)
+    moving = passes["FragmentID"] > 0
+    # Blender's convention: +Y up, XY from the previous frame, ZW to the next; falling is -Y
+    assert passes["Vector"][..., 1][moving].mean() < -0.05
+    assert passes["Vector"][..., 3][moving].mean() < -0.05
+
+
+def test_fracture_fills_the_slab_and_is_finer_near_the_origin():
+    plate, mask = tower(0.5)
+    camera = Camera.for_frame(mask.shape[1], mask.shape[0])
+    building = lift_building(mask, camera, 40.0)
+    origin = np.array([(building.low[0] + building.high[0]) / 2, building.ground, building.front])
+    pieces = fracture(building, 120, origin, 0.8, seed=1)
+    assert len(pieces.fragments) == 120
+    total = sum(fragment.volume for fragment in pieces.fragments)
+    assert total == pytest.approx(float(np.prod(building.size)), rel=1e-6)
+    distance = np.array([np.linalg.norm(f.centroid - origin) for f in pieces.fragments])
+    volume = np.array([f.volume for f in pieces.fragments])
+    near = distance < np.median(distance)
+    assert volume[near].mean() < 0.6 * volume[~near].mean()
+    assert len(pieces.welds) > len(pieces.fragments)
+
+
+def test_simulation_is_plausible_over_a_long_shot():
+    """Nothing sinks through the ground, energy never grows, and the pile comes to rest."""
+    plate, mask = tower(0.5)
+    camera = Camera.for_frame(mask.shape[1], mask.shape[0])
+    building = lift_building(mask, camera, 30.0)
+    origin = np.array([(building.low[0] + building.high[0]) / 2, building.ground, building.front])
+    pieces = fracture(building, 30, origin, 0.5, seed=4)
+    sim = simulate(pieces, building.ground, origin, np.zeros(3), 40.0, 1.0, 24.0, 1, 192, seed=4)
+    tall = float(building.size[1])
+    lowest = []
+    for positions, rotations, opacity in zip(sim.positions, sim.rotations, sim.opacity):
+        solid = [i for i in range(len(pieces.fragments)) if opacity[i] == 1]   # fading ones collide no more
+        lowest.append(min((rotations[i] @ pieces.fragments[i].vertices.T)[1].min() + positions[i, 1] for i in solid))
+    assert min(lowest) > building.ground - 0.01 * tall
+    # energy only drains (welds let go of a little stored strain: under 2 % of the drop)
+    assert sim.energy[-1] < sim.energy[0]
+    assert np.diff(sim.energy).max() <= 0.02 * (sim.energy[0] - sim.energy.min())
+    last_speeds = np.linalg.norm(sim.positions[-1] - sim.positions[-2], axis=1) * 24.0
+    solid = sim.opacity[-1] == 1
+    assert np.median(last_speeds[solid]) < 0.05 * tall
+    assert sim.positions[-1][solid, 1].mean() < sim.positions[0][solid, 1].mean() - 0.15 * tall
+
+
+def test_bad_art_direction_is_clamped_with_warnings():
+    options, warnings = CollapseOptions.from_params({"fragments": 100000, "dust": -2, "origin": (1.5, 0.5)})
+    assert options.fragments == 2000 and options.dust == 0.0 and options.origin == (1.0, 0.5)
+    assert len(warnings) == 3 and "fragments" in warnings[0]
+    moved, warnings = CollapseOptions(start=90).clamp_start(list(range(1, 25)))
+    assert moved.start == 24 and "start frame 90" in warnings[0]
+    with pytest.raises(BadInput, match="takes no"):
+        CollapseOptions.from_params({"fragmnets": 5})
+
+
+def test_empty_and_edge_touching_masks():
+    camera = Camera.for_frame(96, 64)
+    with pytest.raises(BadInput, match="empty"):
+        lift_building(np.zeros((64, 96), np.float32), camera)
+    mask = np.zeros((64, 96), np.float32)
+    mask[0:50, 60:96] = 1
+    building = lift_building(mask, camera)
+    assert any("top and right edge" in warning for warning in building.warnings)
+
+
+def _job(shot_dir: Path, out: Path, frames=(1, 2, 3, 4), **params) -> Job:
+    return Job(generator="collapse", inputs={"plate": str(shot_dir / "tower.exr"), "mask": str(shot_dir / "mask.png")},
+               frames=list(frames), device="cpu", output_dir_override=str(out),
+               params={"start": 2, "fragments": 24, "height": 40.0, **params})
+
+
+@pytest.fixture
+def tower_files(tmp_path):
+    from photos import write_mask_png, write_plate
+
+    plate, mask = tower(0.5)
+    write_plate(tmp_path / "tower.exr", plate)
+    write_mask_png(tmp_path / "mask.png", mask)
+    return tmp_path
+
+
+def test_job_is_deterministic_and_writes_the_simulation(tower_files, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1790000000")   # the one header entry that is a clock
+    first = run_job(_job(tower_files, tmp_path / "a"))
+    second = run_job(_job(tower_files, tmp_path / "b"))
+    for frame in (1, 2, 3, 4):
+        a = (tmp_path / "a" / f"Collapse.{frame:04d}.exr").read_bytes()
+        assert a == (tmp_path / "b" / f"Collapse.{frame:04d}.exr").read_bytes()
+    passes = layers.read_layers(tmp_path / "a" / "Collapse.0002.exr")["Collapse"]
+    assert set(passes) == {"Combined", "Fragments", "Dust", "CleanPlate", "Depth", "Vector", "Normal", "FragmentID"}
+    assert passes["Vector"].shape[-1] == 4 and passes["Depth"].ndim == 2
+    plate = images.as_rgba(images.read_image(tower_files / "tower.exr"))
+    assert np.abs(passes["Combined"][..., :3] - plate[..., :3]).mean() <= 2e-3
+    simulation = np.load(tmp_path / "a" / "Collapse.sim.npz")
+    assert simulation["positions"].shape == (5, 24, 3) and list(simulation["frames"]) == [1, 2, 3, 4, 5]
+    assert simulation["vertex_counts"].sum() == len(simulation["vertices"])
+    assert first["computed"] == [1, 2, 3, 4] and second["computed"] == [1, 2, 3, 4]
+    # a second seed reuses the clean plate beside the layers
+    assert len(list((tmp_path / "a").glob("Collapse.cleanplate.*.exr"))) == 1
+
+
+def test_cli_collapse_warns_and_writes_a_preview(tower_files, tmp_path):
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "genvfx.cli", "collapse", "--plate", str(tower_files / "tower.exr"),
+         "--mask", str(tower_files / "mask.png"), "--frames", "1-3", "--out", str(out), "--fragments", "3",
+         "--start", "9", "--height", "40", "--device", "cpu", "--preview"],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "fragments 3 is out of range, using 8" in result.stderr
+    assert "start frame 9 lies outside the frames 1-3, using 3" in result.stderr
+    assert sorted(path.name for path in out.glob("Collapse.*.exr") if "cleanplate" not in path.name) == \
+        ["Collapse.0001.exr", "Collapse.0002.exr", "Collapse.0003.exr"]
+    assert (out / "preview.gif").stat().st_size > 1000
+    header = layers.read_header(out / "Collapse.0001.exr")
+    assert json.loads(header["genvfx.collapse.warnings"]) == []
+
+
+def test_cli_rejects_an_empty_mask(tower_files, tmp_path):
+    from photos import write_mask_png
+
+    write_mask_png(tower_files / "mask.png", np.zeros((144, 192), np.float32))
+    result = subprocess.run(
+        [sys.executable, "-m", "genvfx.cli", "collapse", "--plate", str(tower_files / "tower.exr"),
+         "--mask", str(tower_files / "mask.png"), "--frames", "1-2", "--out", str(tmp_path / "out"), "--device", "cpu"],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2
+    assert "The building mask is empty" in result.stderr
+
+
+def test_cuda_is_refused_clearly_without_a_gpu():
+    import warp as wp
+
+    from genvfx.backend.collapse_shot import warp_device
+
+    wp.config.quiet = True
+    wp.init()
+    if wp.get_cuda_device_count() > 0:
+        pytest.skip("a GPU is present")
+    with pytest.raises(BadInput, match="no CUDA device"):
+        warp_device("cuda")
+    assert warp_device("auto") == "cpu"
