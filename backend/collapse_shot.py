@@ -75,7 +75,7 @@ def start_fill(read, job, shot, plate: np.ndarray, output_dir: Path, filler, on_
         return clean
     from ..models.fill import GENERATOR_VERSION
 
-    content = json_sha256({"plate": file_sha256(read._path("plate", start)), "mask": file_sha256(read._path("mask", start)),
+    content = json_sha256({"plate": file_sha256(read.path("plate", start)), "mask": file_sha256(read.path("mask", start)),
                            "proxy": float(job.proxy), "fill": GENERATOR_VERSION, "reveal": shot.reveal.shape})
     path = _clean_plate_path(job, output_dir, content)
     if path.is_file():

@@ -27,13 +27,13 @@ class FrameReader:
     def __init__(self, job: Job):
         self.job = job
 
-    def _path(self, role: str, frame: int) -> Path:
+    def path(self, role: str, frame: int) -> Path:
         pattern = self.job.inputs[role]
         return sequences.input_path(pattern, frame if sequences.is_sequence(pattern) else 1, role)
 
     def _read(self, reader, role: str, frame: int) -> np.ndarray:
         try:
-            return reader(self._path(role, frame))
+            return reader(self.path(role, frame))
         except GenVFXError as error:
             error.frame = frame if error.frame is None else error.frame
             raise
