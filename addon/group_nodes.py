@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .node_base import GENERATED_SWITCH
+
 #: Prefix of the Scale nodes that bring a proxy-scale result back to the plate's size.
 PROXY = "GenVFX Proxy "
 
@@ -52,3 +54,51 @@ def link_passes(tree, image_node, pass_names) -> None:
         scale = tree.nodes.get(PROXY + pass_name)
         if socket is not None and scale is not None:
             tree.links.new(socket, scale.inputs["Image"])
+
+
+def math_node(tree, operation, a, b, name, location, clamp=False):
+    """A Math node computing ``operation`` of ``a`` and ``b`` (sockets to link, numbers
+    to set, or None); returns its output socket."""
+    node = add_node(tree, "ShaderNodeMath", name, location)
+    node.operation = operation
+    node.use_clamp = clamp
+    for socket, value in zip(node.inputs, (a, b)):
+        if hasattr(value, "is_output"):
+            tree.links.new(value, socket)
+        elif value is not None:
+            socket.default_value = value
+    return node.outputs["Value"]
+
+
+def mix_node(tree, data_type, name, location, factor, a, b, blend_type="MIX", label=""):
+    """A Mix node (``data_type`` 'FLOAT', 'VECTOR' or 'RGBA') of ``a`` and ``b`` by
+    ``factor`` (each a socket to link or a value to set); returns its result socket."""
+    node = add_node(tree, "ShaderNodeMix", name, location, label=label)
+    node.data_type = data_type
+    node.blend_type = blend_type
+    node.clamp_factor = True
+    suffix = {"FLOAT": "Float", "VECTOR": "Vector", "RGBA": "Color"}[data_type]
+    for identifier, value in (("Factor_Float", factor), (f"A_{suffix}", a), (f"B_{suffix}", b)):
+        socket = socket_by_id(node.inputs, identifier)
+        if hasattr(value, "is_output"):
+            tree.links.new(value, socket)
+        else:
+            socket.default_value = value
+    return socket_by_id(node.outputs, f"Result_{suffix}")
+
+
+def clear_colour(tree, location):
+    """A transparent black RGB node: what a pass output shows before anything is generated."""
+    clear = add_node(tree, "CompositorNodeRGB", "GenVFX Clear", location, label="Nothing Yet")
+    clear.outputs[0].default_value = (0.0, 0.0, 0.0, 0.0)
+    return clear.outputs[0]
+
+
+def generated_switch(tree, name, off, on, to_socket, location):
+    """A Switch node named for :data:`~.node_base.GENERATED_SWITCH`: ``off`` before a
+    result is loaded, ``on`` after; its output goes to ``to_socket``."""
+    switch = add_node(tree, "CompositorNodeSwitch", f"{GENERATED_SWITCH} {name}", location, label="Generated?")
+    tree.links.new(off, switch.inputs["Off"])
+    tree.links.new(on, switch.inputs["On"])
+    tree.links.new(switch.outputs["Image"], to_socket)
+    return switch

@@ -4,7 +4,8 @@ the demo scene.
 :func:`render_blend` opens a file, generates every genvfx node whose loaded result
 is stale for the frames asked (its job key differs, or frames are missing), then
 renders the compositor result. :func:`build_demo_scene` makes a scene whose
-compositor reads a plate and a mask sequence through a Debris Fill node.
+compositor reads a plate and a mask sequence through a Debris Fill node,
+:func:`build_collapse_scene` one through a Collapse Sim node.
 Both need the ``bpy`` module (or ``blender -b``); ``cli.py`` calls them.
 """
 
@@ -109,6 +110,67 @@ def build_demo_scene(plate_pattern: str, mask_pattern: str, frames: list[int], b
     resolution = the plate's; the node's proxy scale = ``proxy``. ``layers_dir``, when
     given, holds an already generated ``DebrisFill.####.exr`` sequence that the node
     shows at once. Saves to ``blend_out`` and returns its absolute path."""
+    scene, tree, plate, mask = _plate_and_mask_scene(plate_pattern, mask_pattern, frames)
+    fill = _add_genvfx_node(tree, "GenVFXDebrisFillNode", "Debris Fill", plate, mask, proxy)
+    final = fill
+    if relight:
+        final = tree.nodes.new("GenVFXRelightNode")
+        final.name = "Relight"
+        final.location = (150, 0)
+        tree.links.new(fill.outputs["Image"], final.inputs["Image"])
+    _show(tree, final)
+
+    if layers_dir:
+        from ..backend.sequences import existing_frames
+
+        pattern = os.path.join(os.path.abspath(layers_dir), f"{fill.layer}.####.exr")
+        present = [frame for frame in frames if frame in set(existing_frames(pattern))]
+        if present:
+            fill.load_result(pattern, present, float(proxy))
+            fill.state = "DONE"
+    return _save_scene(scene, plate, blend_out)
+
+
+def build_collapse_scene(plate_path: str, mask_path: str, frames: list[int], blend_out: str, proxy: float = 1.0,
+                         start: int | None = None, params: dict | None = None) -> str:
+    """Make a scene: plate Image → Collapse Sim (Image), mask Image → Collapse Sim (Mask),
+    Collapse Sim → Group Output (and a Viewer), for ``frames``. A plate or mask that is a
+    single file (a locked-off shot) is used for every frame. ``start``: the collapse's
+    first frame (default: the first of ``frames``); ``params``: the node's properties by
+    name (e.g. ``{"fragments": 150, "height": 40.0}``), or the job parameters' names
+    (``CollapseOptions.to_params()``: ``start`` sets the start frame, ``fps`` the scene's
+    frame rate, an ``origin`` turns ``use_origin`` on, ``None`` off). Saves to
+    ``blend_out`` and returns its absolute path; nothing is generated (:func:`render_blend`
+    generates)."""
+    from .collapse_node import OPTION_PROPERTIES
+
+    scene, tree, plate, mask = _plate_and_mask_scene(plate_path, mask_path, frames)
+    node = _add_genvfx_node(tree, "GenVFXCollapseSimNode", "Collapse Sim", plate, mask, proxy)
+    node.start_frame = min(frames)
+    params = dict(params or {})
+    if "fps" in params:
+        fps = float(params.pop("fps"))
+        scene.render.fps = max(1, round(fps))
+        scene.render.fps_base = scene.render.fps / fps
+    if "origin" in params:
+        params.setdefault("use_origin", params["origin"] is not None)
+        if params["origin"] is None:
+            del params["origin"]
+    for name, value in params.items():
+        name = OPTION_PROPERTIES.get(name, name)
+        if name in {"rna_type", "name"} or name not in node.bl_rna.properties:
+            raise GenVFXError("bad_input", f"Collapse Sim has no setting '{name}'",
+                              "Use the node's property names, e.g. fragments, height, dust, origin.")
+        setattr(node, name, value)
+    if start is not None:
+        node.start_frame = int(start)
+    _show(tree, node)
+    return _save_scene(scene, plate, blend_out)
+
+
+def _plate_and_mask_scene(plate_pattern: str, mask_pattern: str, frames: list[int]):
+    """A new file whose scene has frame range ``frames`` and a compositor tree with a
+    plate and a mask Image node; returns (scene, tree, plate node, mask node)."""
     ensure_registered()
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     scene = bpy.context.scene
@@ -124,42 +186,39 @@ def build_demo_scene(plate_pattern: str, mask_pattern: str, frames: list[int], b
     plate.location = (-500, 100)
     mask = image_node(tree, "Mask", mask_pattern, frames, non_color=True)
     mask.location = (-500, -250)
-    fill = tree.nodes.new("GenVFXDebrisFillNode")
-    fill.name = "Debris Fill"
-    fill.location = (-150, 0)
-    fill.proxy = str(int(round(float(proxy) * 100)))
-    output = tree.nodes.new("NodeGroupOutput")
-    output.location = (250, 0)
-    viewer = tree.nodes.new("CompositorNodeViewer")
-    viewer.location = (250, -200)
-    tree.links.new(plate.outputs["Image"], fill.inputs["Image"])
-    tree.links.new(mask.outputs["Image"], fill.inputs["Mask"])
-    final = fill
-    if relight:
-        final = tree.nodes.new("GenVFXRelightNode")
-        final.name = "Relight"
-        final.location = (150, 0)
-        output.location, viewer.location = (500, 0), (500, -200)
-        tree.links.new(fill.outputs["Image"], final.inputs["Image"])
-    tree.links.new(final.outputs["Image"], output.inputs[0])
-    tree.links.new(final.outputs["Image"], viewer.inputs[0])
+    return scene, tree, plate, mask
 
+
+def _add_genvfx_node(tree, idname: str, name: str, plate, mask, proxy: float):
+    """A genvfx node fed by the plate (Image) and the mask (Mask) at proxy scale ``proxy``."""
+    node = tree.nodes.new(idname)
+    node.name = name
+    node.location = (-150, 0)
+    node.proxy = str(int(round(float(proxy) * 100)))
+    tree.links.new(plate.outputs["Image"], node.inputs["Image"])
+    tree.links.new(mask.outputs["Image"], node.inputs["Mask"])
+    return node
+
+
+def _show(tree, node) -> None:
+    """``node``'s Image output to the tree's Group Output and a Viewer."""
+    x = node.location[0] + 350
+    output = tree.nodes.new("NodeGroupOutput")
+    output.location = (x, 0)
+    viewer = tree.nodes.new("CompositorNodeViewer")
+    viewer.location = (x, -200)
+    tree.links.new(node.outputs["Image"], output.inputs[0])
+    tree.links.new(node.outputs["Image"], viewer.inputs[0])
+
+
+def _save_scene(scene, plate, blend_out: str) -> str:
+    """Resolution = the plate's, compositing on; saved to ``blend_out`` (absolute path returned)."""
     width, height = plate.image.size[:]
     if width and height:
         scene.render.resolution_x, scene.render.resolution_y = width, height
     scene.render.resolution_percentage = 100
     scene.render.use_compositing = True
     scene.render.use_sequencer = False
-
-    if layers_dir:
-        from ..backend.sequences import existing_frames
-
-        pattern = os.path.join(os.path.abspath(layers_dir), f"{fill.layer}.####.exr")
-        present = [frame for frame in frames if frame in set(existing_frames(pattern))]
-        if present:
-            fill.load_result(pattern, present, float(proxy))
-            fill.state = "DONE"
-
     blend_out = os.path.abspath(blend_out)
     os.makedirs(os.path.dirname(blend_out), exist_ok=True)
     bpy.ops.wm.save_as_mainfile(filepath=blend_out)

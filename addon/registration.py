@@ -10,9 +10,10 @@ import bpy
 
 
 def _classes():
-    from ..operators import cancel, generate, relight, release, variants
+    from ..operators import cancel, collapse, generate, relight, release, variants
     from ..ui import menu
     from . import preferences
+    from .collapse_node import GenVFXCollapseSimNode
     from .debris_fill_node import GenVFXDebrisFillNode
     from .relight_node import GenVFXRelightNode
 
@@ -20,10 +21,12 @@ def _classes():
         *preferences.classes,
         GenVFXDebrisFillNode,
         GenVFXRelightNode,
+        GenVFXCollapseSimNode,
         *generate.classes,
         *cancel.classes,
         *release.classes,
         *relight.classes,
+        *collapse.classes,
         *variants.classes,
         *menu.classes,
     )

@@ -28,24 +28,13 @@ from bpy.props import FloatProperty, StringProperty
 from .group_nodes import add_node as _node
 from .group_nodes import add_socket as _socket
 from .group_nodes import link_passes, proxy_scales
+from .group_nodes import math_node as _math
 from .group_nodes import socket_by_id as _by_id
 from .node_base import GENERATED_SWITCH, RESULT_NODE, GenVFXNodeBase
 
 PASSES = ("Combined", "Normal", "Albedo", "Shading", "Residual", "Depth")
 SHADING_FLOOR = 1e-4
 LIGHT_INPUTS = ("Light Direction", "Use Angles", "Azimuth", "Elevation", "Colour", "Intensity", "Ambient", "Wrap")
-
-
-def _math(tree, operation, a, b, name, location, clamp=False):
-    node = _node(tree, "ShaderNodeMath", name, location)
-    node.operation = operation
-    node.use_clamp = clamp
-    for socket, value in zip(node.inputs, (a, b)):
-        if hasattr(value, "is_output"):
-            tree.links.new(value, socket)
-        elif value is not None:
-            socket.default_value = value
-    return node.outputs["Value"]
 
 
 def _vector_math(tree, operation, name, location, *inputs):

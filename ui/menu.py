@@ -8,6 +8,7 @@ import bpy
 GENERATIVE_NODES = (
     ("GenVFXDebrisFillNode", "Debris Fill"),
     ("GenVFXRelightNode", "Relight"),
+    ("GenVFXCollapseSimNode", "Collapse Sim"),
 )
 ROOT_MENU = "NODE_MT_compositor_node_add_all"
 
