@@ -212,13 +212,16 @@ def _show(tree, node) -> None:
 
 
 def _save_scene(scene, plate, blend_out: str) -> str:
-    """Resolution = the plate's, compositing on; saved to ``blend_out`` (absolute path returned)."""
+    """Resolution = the plate's, compositing on, the Standard view transform (a plate
+    shown as it is, not tone-mapped); saved to ``blend_out`` (absolute path returned)."""
     width, height = plate.image.size[:]
     if width and height:
         scene.render.resolution_x, scene.render.resolution_y = width, height
     scene.render.resolution_percentage = 100
     scene.render.use_compositing = True
     scene.render.use_sequencer = False
+    scene.view_settings.view_transform = "Standard"
+    scene.view_settings.look = "None"
     blend_out = os.path.abspath(blend_out)
     os.makedirs(os.path.dirname(blend_out), exist_ok=True)
     bpy.ops.wm.save_as_mainfile(filepath=blend_out)

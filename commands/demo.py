@@ -9,7 +9,12 @@
    low warm sun from the left, and renders that relit composite to ``OUT/composite/``;
 4. writes ``OUT/contact_sheet.png``: plate, mask and Debris Fill for the first and last
    frames, and (with bpy) the Relight node's Normal and Albedo passes and the relit
-   composite.
+   composite;
+5. brings down a tower in a photograph (``assets/demo/tower.exr``, held as a locked-off
+   48-frame shot: the street plate's camera moves) with Collapse Sim — with bpy through
+   a Collapse Sim node in ``OUT/collapse.blend`` whose composite is rendered to
+   ``OUT/collapse/composite/`` — and writes ``OUT/collapse/preview.gif`` and
+   ``OUT/collapse/contact_sheet.png``.
 """
 
 from __future__ import annotations
@@ -94,6 +99,67 @@ def move_demo_light(node) -> None:
     node.inputs["Intensity"].default_value = neutral["intensity"] * DEMO_LIGHT["gain"]
 
 
+#: The demo's collapse: frames, start, and the art direction (everything else default).
+COLLAPSE_FRAMES = list(range(1, 49))
+COLLAPSE_SETTINGS = {"start": 3, "fragments": 150, "height": 30.0, "seed": 1}
+
+
+def copy_tower(out: Path) -> tuple[str, str]:
+    folder = out / "collapse"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("tower.exr", "tower_mask.png"):
+        shutil.copyfile(ASSETS / name, folder / name)
+    return str(folder / "tower.exr"), str(folder / "tower_mask.png")
+
+
+def collapse_sheet(out: Path, plate: str, mask: str, composite: list, frames: list[int]) -> Path:
+    """A contact sheet of the collapse (plate with its mask, then the composite at six
+    frames) and the preview movie of the composite."""
+    import cv2
+
+    chosen = [frames[0]] + [frames[round(i * (len(frames) - 1) / 5)] for i in range(1, 6)]
+    before = images.as_rgba(images.read_image(plate))
+    tiles = [("plate + mask", preview.mask_overlay(before, images.read_mask(mask)))]
+    pictures = [cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB) if str(path).endswith(".png")
+                else preview.to_display_8bit(images.as_rgba(images.read_image(path)))[..., :3] for path in composite]
+    tiles += [(f"frame {frame}", pictures[frames.index(frame)]) for frame in chosen[1:]]
+    preview.write_movie(out / "collapse" / "preview.gif", pictures, fps=24.0)
+    rows = [tiles[:3], tiles[3:6]]
+    return preview.write_png(out / "collapse" / "contact_sheet.png", preview.contact_sheet(rows))
+
+
+def run_collapse(out: Path, with_bpy: bool, proxy: float, device: str) -> Path:
+    plate, mask = copy_tower(out)
+    frames = COLLAPSE_FRAMES
+    if with_bpy:
+        from ..addon import headless
+
+        blend = headless.build_collapse_scene(plate, mask, frames, str(out / "collapse.blend"), proxy=proxy,
+                                              start=COLLAPSE_SETTINGS["start"], params=COLLAPSE_SETTINGS)
+        print("Collapse Sim: bringing down the tower in collapse.blend")
+        composite = headless.render_blend(blend, frames=frames, out_dir=str(out / "collapse" / "composite"),
+                                          file_format="PNG", save=True, log=lambda text: None)
+        Path(blend + "1").unlink(missing_ok=True)
+        print(f"collapse: {blend}")
+    else:
+        job = Job(generator="collapse", inputs={"plate": plate, "mask": mask}, frames=frames,
+                  cache_dir=str(out / "genvfx_cache"), proxy=proxy, device=device, params=dict(COLLAPSE_SETTINGS),
+                  seed=COLLAPSE_SETTINGS["seed"])
+        client = WorkerClient()
+        try:
+            result = run_with_progress(client, job, "Collapse Sim")
+        finally:
+            client.close()
+        composite = [sequences.frame_path(result["pattern"], frame) for frame in frames]
+        pictures = [preview.to_display_8bit(layers.read_layers(path)["Collapse"]["Combined"]) for path in composite]
+        composite = []
+        for frame, picture in zip(frames, pictures):
+            composite.append(preview.write_png(out / "collapse" / "composite" / f"composite.{frame:04d}.png", picture))
+    sheet = collapse_sheet(out, plate, mask, composite, frames)
+    print(f"collapse preview: {out / 'collapse' / 'preview.gif'}; contact sheet: {sheet}")
+    return sheet
+
+
 def main(args) -> int:
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -111,6 +177,7 @@ def main(args) -> int:
         print(f"contact sheet: {sheet}")
         print("bpy is not installed: skipped shot.blend, Relight and the compositor render "
               "(pip install 'genvfx[blender]' to get them)")
+        run_collapse(out, False, args.proxy, args.device)
         return 0
     from ..addon import headless
 
@@ -131,4 +198,5 @@ def main(args) -> int:
     print(f"contact sheet: {sheet}")
     print(f"shot: {blend}")
     print(f"composite (relit): {Path(rendered[0]).parent} ({len(rendered)} frames)")
+    run_collapse(out, True, args.proxy, args.device)
     return 0
