@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import BadInput
 from . import layers
-from .generators import FramePasses, _resize, check_finite
+from .generators import FramePasses, _resize, check_finite, read_plate, read_plate_and_mask
 from .hashing import file_sha256, json_sha256
 
 HEADER_WARNINGS = "genvfx.collapse.warnings"
@@ -42,20 +42,6 @@ def warp_device(device: str) -> str:
         raise BadInput("Collapse Sim was asked to run on CUDA, but Warp finds no CUDA device",
                        "Use --device cpu (or auto), or check the NVIDIA driver.")
     return "cpu"
-
-
-def _inputs(read, job, frame: int) -> tuple[np.ndarray, np.ndarray]:
-    plate = check_finite(read.rgba("plate", frame), "plate", frame)
-    mask = check_finite(read.mask("mask", frame), "mask", frame)
-    if plate.shape[:2] != mask.shape[:2]:
-        raise BadInput(f"Plate is {plate.shape[1]}×{plate.shape[0]} but the mask is {mask.shape[1]}×{mask.shape[0]}",
-                       "Give a mask the size of the plate.", frame)
-    scale = float(job.proxy)
-    return _resize(plate, scale), np.clip(_resize(mask, scale), 0.0, 1.0)
-
-
-def _plate(read, job, frame: int) -> np.ndarray:
-    return _resize(check_finite(read.rgba("plate", frame), "plate", frame), float(job.proxy))
 
 
 def _clean_plate_path(job, output_dir: Path, content: str) -> Path:
@@ -125,14 +111,11 @@ def run_collapse_frames(read, job, todo: list[int], results, progress_for, fille
     warnings += moved
     todo = sorted(todo)
     on_step = progress_for(todo[0])
-    plate, mask = _inputs(read, job, options.start)
-    stages = {"simulating": 0}
-
-    def on_prepare(stage: str, step: int, of: int) -> None:
-        stages[stage] = step
-        on_step(step, 2 * of)
+    plate, mask = read_plate_and_mask(read, job, options.start)
+    mask = np.clip(mask, 0.0, 1.0)
+    # the first half of the first frame's progress is the simulation, the second the clean plate
     shot = CollapseShot.prepare(plate, mask, options, max(job.frames), device=warp_device(job.device),
-                                on_step=on_prepare)
+                                on_step=lambda stage, step, of: on_step(step, 2 * of))
     warnings += shot.warnings
     output_dir = results.job.output_dir(results.key)
     fill = start_fill(read, job, shot, plate, output_dir, filler, lambda step, of: on_step(of + step, 2 * of))
@@ -144,7 +127,7 @@ def run_collapse_frames(read, job, todo: list[int], results, progress_for, fille
     for frame in todo:
         step = progress_for(frame)
         step(0, 1)
-        current = plate if frame == options.start else _plate(read, job, frame)
+        current = plate if frame == options.start else read_plate(read, job, frame)
         if current.shape != plate.shape:
             raise BadInput("The plate changes size during the shot", "Give every frame the same size.", frame)
         passes = shot.frame_passes(frame, current, fill)

@@ -76,8 +76,13 @@ def check_finite(image: np.ndarray, role: str, frame: int) -> np.ndarray:
     return image
 
 
-def _fill_inputs(read, job, frame: int):
-    """A frame's plate, mask and source at the job's proxy scale."""
+def read_plate(read, job, frame: int) -> np.ndarray:
+    """A frame's plate at the job's proxy scale."""
+    return _resize(check_finite(read.rgba("plate", frame), "plate", frame), float(job.proxy))
+
+
+def read_plate_and_mask(read, job, frame: int) -> tuple[np.ndarray, np.ndarray]:
+    """A frame's plate and mask at the job's proxy scale (the mask the plate's size)."""
     plate = check_finite(read.rgba("plate", frame), "plate", frame)
     mask = check_finite(read.mask("mask", frame), "mask", frame)
     if plate.shape[:2] != mask.shape[:2]:
@@ -86,11 +91,16 @@ def _fill_inputs(read, job, frame: int):
             "Give a mask the size of the plate (a Scale node set to Render Size fixes it in the compositor).",
             frame,
         )
-    source = read.rgba("source", frame) if job.inputs.get("source") else None
     scale = float(job.proxy)
-    plate, mask = _resize(plate, scale), _resize(mask, scale)
+    return _resize(plate, scale), _resize(mask, scale)
+
+
+def _fill_inputs(read, job, frame: int):
+    """A frame's plate, mask and source at the job's proxy scale."""
+    plate, mask = read_plate_and_mask(read, job, frame)
+    source = read.rgba("source", frame) if job.inputs.get("source") else None
     if source is not None:
-        source = _resize(check_finite(source, "source image", frame), scale)
+        source = _resize(check_finite(source, "source image", frame), float(job.proxy))
     return plate, mask, source
 
 

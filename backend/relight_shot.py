@@ -15,10 +15,8 @@ import json
 from dataclasses import dataclass
 from typing import Iterator
 
-import numpy as np
-
 from ..errors import BadInput
-from .generators import FramePasses, _resize, check_finite
+from .generators import FramePasses, read_plate
 
 HEADER_NEUTRAL = "genvfx.relight.neutral"
 HEADER_LIGHT = "genvfx.relight.light"
@@ -49,11 +47,6 @@ class RelightOptions:
         return cls(light=None if light is None else Light.from_dict(light), mode=mode, strength=strength)
 
 
-def _plate(read, job, frame: int) -> np.ndarray:
-    plate = check_finite(read.rgba("plate", frame), "plate", frame)
-    return _resize(plate, float(job.proxy))
-
-
 def _from_passes(passes: dict):
     from ..models.relight import Estimate
 
@@ -76,14 +69,14 @@ def run_relight_frames(read, job, todo: list[int], results, progress_for, estima
         if frame not in wanted:
             following = frames[index + 1] if index + 1 < len(frames) else None
             if neutral is None or following in wanted:
-                plate = _plate(read, job, frame)
+                plate = read_plate(read, job, frame)
                 estimate = _from_passes(results.read(frame))
                 neutral = neutral or relight.neutral_light(plate, estimate)
                 previous = (plate, estimate)
             continue
         on_step = progress_for(frame)
         on_step(0, 2)
-        plate = _plate(read, job, frame)
+        plate = read_plate(read, job, frame)
         estimate = estimator(plate)
         if previous is not None and options.strength > 0 and previous[0].shape == plate.shape:
             estimate = temporal.smooth(previous[0], previous[1], plate, estimate, options.strength)

@@ -71,7 +71,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         building = lift_building(mask, camera, options.height)
-        origin = shot._origin(options, building, camera)
+        origin = shot.failure_origin(options, building, camera)
         pieces, t_fracture = timed(fracture, building, options.fragments, origin, options.size_falloff, options.seed)
         speed = float(building.size[1]) / shot.FAILURE_TIME
         sim, t_sim = timed(physics.simulate, pieces, building.ground, origin, np.zeros(3), speed, 1.0, options.fps,

@@ -8,20 +8,8 @@ from pathlib import Path
 
 from ..backend import layers, sequences
 from ..backend.jobs import Job
-from ..errors import BadInput
+from .arguments import numbers
 from .progress import run_and_report
-
-
-def _pair(text: str | None, option: str) -> tuple[float, float] | None:
-    if text is None:
-        return None
-    try:
-        values = tuple(float(part) for part in text.replace(" ", "").split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 2:
-        raise BadInput(f"Cannot read {option} '{text}'", f"Give two numbers, e.g. {option} 0.5,0.9.")
-    return values
 
 
 def job_params(args) -> dict:
@@ -30,7 +18,8 @@ def job_params(args) -> dict:
               "size_falloff": args.size_falloff, "fps": args.fps}
     if args.start is not None:
         params["start"] = args.start
-    origin, bias = _pair(args.origin, "--origin"), _pair(args.direction_bias, "--direction-bias")
+    origin = numbers(args.origin, "--origin", 2, "0.5,0.9")
+    bias = numbers(args.direction_bias, "--direction-bias", 2, "0.5,0.9")
     if origin is not None:
         params["origin"] = origin
     if bias is not None:

@@ -117,12 +117,10 @@ def collapse_sheet(out: Path, plate: str, mask: str, composite: list, frames: li
     frames) and the preview movie of the composite."""
     import cv2
 
-    chosen = [frames[0]] + [frames[round(i * (len(frames) - 1) / 5)] for i in range(1, 6)]
     before = images.as_rgba(images.read_image(plate))
     tiles = [("plate + mask", preview.mask_overlay(before, images.read_mask(mask)))]
-    pictures = [cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB) if str(path).endswith(".png")
-                else preview.to_display_8bit(images.as_rgba(images.read_image(path)))[..., :3] for path in composite]
-    tiles += [(f"frame {frame}", pictures[frames.index(frame)]) for frame in chosen[1:]]
+    pictures = [cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB) for path in composite]   # display PNGs
+    tiles += [(f"frame {frames[i]}", pictures[i]) for i in (round(k * (len(frames) - 1) / 5) for k in range(1, 6))]
     preview.write_movie(out / "collapse" / "preview.gif", pictures, fps=24.0)
     rows = [tiles[:3], tiles[3:6]]
     return preview.write_png(out / "collapse" / "contact_sheet.png", preview.contact_sheet(rows))
@@ -150,11 +148,11 @@ def run_collapse(out: Path, with_bpy: bool, proxy: float, device: str) -> Path:
             result = run_with_progress(client, job, "Collapse Sim")
         finally:
             client.close()
-        composite = [sequences.frame_path(result["pattern"], frame) for frame in frames]
-        pictures = [preview.to_display_8bit(layers.read_layers(path)["Collapse"]["Combined"]) for path in composite]
         composite = []
-        for frame, picture in zip(frames, pictures):
-            composite.append(preview.write_png(out / "collapse" / "composite" / f"composite.{frame:04d}.png", picture))
+        for frame in frames:
+            passes = layers.read_layers(sequences.frame_path(result["pattern"], frame))["Collapse"]
+            composite.append(preview.write_png(out / "collapse" / "composite" / f"composite.{frame:04d}.png",
+                                               preview.to_display_8bit(passes["Combined"])))
     sheet = collapse_sheet(out, plate, mask, composite, frames)
     print(f"collapse preview: {out / 'collapse' / 'preview.gif'}; contact sheet: {sheet}")
     return sheet

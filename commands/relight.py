@@ -6,20 +6,8 @@ from pathlib import Path
 
 from ..backend import sequences
 from ..backend.jobs import Job
-from ..errors import BadInput
+from .arguments import numbers
 from .progress import run_and_report
-
-
-def _triple(text: str | None, option: str) -> tuple[float, float, float] | None:
-    if text is None:
-        return None
-    try:
-        values = tuple(float(part) for part in text.replace(" ", "").split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 3:
-        raise BadInput(f"Cannot read {option} '{text}'", f"Give three numbers, e.g. {option} 0.5,0.7,0.5.")
-    return values
 
 
 def job_params(args) -> dict:
@@ -29,8 +17,8 @@ def job_params(args) -> dict:
     from ..models.relight import Light
 
     params = {"mode": args.mode, "temporal_strength": args.temporal_strength}
-    given = {"direction": _triple(args.light_dir, "--light-dir"),
-             "colour": _triple(args.light_color, "--light-color"),
+    given = {"direction": numbers(args.light_dir, "--light-dir", 3, "0.5,0.7,0.5"),
+             "colour": numbers(args.light_color, "--light-color", 3, "0.5,0.7,0.5"),
              "intensity": args.intensity, "ambient": args.ambient, "wrap": args.wrap}
     given = {name: value for name, value in given.items() if value is not None}
     if given:

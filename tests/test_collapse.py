@@ -18,6 +18,7 @@ from genvfx.models.collapse import CollapseOptions, CollapseShot
 from genvfx.models.collapse.fracture import fracture
 from genvfx.models.collapse.geometry import Camera, lift_building
 from genvfx.models.collapse.physics import simulate
+from genvfx.models.collapse.shot import failure_origin
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "demo"
 
@@ -90,11 +91,17 @@ def test_vectors_follow_the_fall(shot):
     assert passes["Vector"][..., 3][moving].mean() < -0.05
 
 
-def test_fracture_fills_the_slab_and_is_finer_near_the_origin():
+def tower_slab(height_m: float):
+    """The half-size demo tower lifted to a slab ``height_m`` tall, and the default
+    failure origin (the middle of its base)."""
     plate, mask = tower(0.5)
     camera = Camera.for_frame(mask.shape[1], mask.shape[0])
-    building = lift_building(mask, camera, 40.0)
-    origin = np.array([(building.low[0] + building.high[0]) / 2, building.ground, building.front])
+    building = lift_building(mask, camera, height_m)
+    return building, failure_origin(CollapseOptions(), building, camera)
+
+
+def test_fracture_fills_the_slab_and_is_finer_near_the_origin():
+    building, origin = tower_slab(40.0)
     pieces = fracture(building, 120, origin, 0.8, seed=1)
     assert len(pieces.fragments) == 120
     total = sum(fragment.volume for fragment in pieces.fragments)
@@ -108,10 +115,7 @@ def test_fracture_fills_the_slab_and_is_finer_near_the_origin():
 
 def test_simulation_is_plausible_over_a_long_shot():
     """Nothing sinks through the ground, energy never grows, and the pile comes to rest."""
-    plate, mask = tower(0.5)
-    camera = Camera.for_frame(mask.shape[1], mask.shape[0])
-    building = lift_building(mask, camera, 30.0)
-    origin = np.array([(building.low[0] + building.high[0]) / 2, building.ground, building.front])
+    building, origin = tower_slab(30.0)
     pieces = fracture(building, 30, origin, 0.5, seed=4)
     sim = simulate(pieces, building.ground, origin, np.zeros(3), 40.0, 1.0, 24.0, 1, 192, seed=4)
     tall = float(building.size[1])

@@ -84,4 +84,4 @@ class CollapseOptions:
                 [f"start frame {self.start} lies outside the frames {first}-{last}, using {start}"])
 
     def to_params(self) -> dict:
-        return {name: value for name, value in asdict(self).items()}
+        return asdict(self)

@@ -80,7 +80,7 @@ class CollapseShot:
         camera = Camera.for_frame(width, height)
         building = lift_building(mask, camera, options.height)
         warnings = list(building.warnings)
-        origin = _origin(options, building, camera)
+        origin = failure_origin(options, building, camera)
         bias = np.array([*options.direction_bias, 0.0])
         if np.linalg.norm(bias) > 1:
             bias /= np.linalg.norm(bias)
@@ -148,7 +148,7 @@ class CollapseShot:
         }
 
 
-def _origin(options: CollapseOptions, building: Building, camera: Camera) -> np.ndarray:
+def failure_origin(options: CollapseOptions, building: Building, camera: Camera) -> np.ndarray:
     """The failure's origin on the slab's front face: the given point of the frame, or
     the middle of the mask's base."""
     left, top, right, bottom = building.box_pixels
