@@ -1,4 +1,4 @@
-"""The ``genvfx`` command: fill, relight, collapse, render, demo, worker, models."""
+"""The ``genvfx`` command: fill, relight, collapse, render, demo, verify, report, proxy, worker, models."""
 
 from __future__ import annotations
 
@@ -117,6 +117,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--proxy", type=float, default=1.0, choices=(0.25, 0.5, 1.0))
     demo.add_argument("--device", default="auto", choices=("auto", "cuda", "cpu"))
 
+    verify = commands.add_parser(
+        "verify", help="check every frame under DIR against its ledger (pixel hashes, hash chain)",
+        description="Exits 0 when every frame's pixels match its ledger entry and every ledger's chain is whole; "
+                    "otherwise exits 1 naming each altered, missing or unrecorded frame.")
+    verify.add_argument("dir", help="a job's output folder, or a cache folder (searched recursively)")
+
+    report = commands.add_parser(
+        "report", help="write DIR/report.json and a self-contained DIR/report.html (AI use, compute, energy)",
+        description="Per shot and per generator: frames generated, the share of the screen generated per frame "
+                    "and over the shot, models and licences, seeds, CPU/GPU seconds, energy and emissions.")
+    report.add_argument("dir", help="a job's output folder, or a cache folder (searched recursively)")
+    report.add_argument("--grid-intensity", type=float, default=475.0, metavar="G",
+                        help="grams of CO2e per kWh of your electricity (default 475, about the world average)")
+
     commands.add_parser("worker", help="run the backend worker (JSON lines on stdin/stdout)")
 
     models = commands.add_parser("models", help="model folders")
@@ -153,6 +167,14 @@ def main(argv: list[str] | None = None) -> int:
             from .commands import demo
 
             return demo.main(args)
+        if args.command == "verify":
+            from .commands import verify
+
+            return verify.main(args)
+        if args.command == "report":
+            from .commands import report
+
+            return report.main(args)
         if args.command == "models":
             from .models import registry
 

@@ -132,4 +132,4 @@ def run_collapse_frames(read, job, todo: list[int], results, progress_for, fille
             raise BadInput("The plate changes size during the shot", "Give every frame the same size.", frame)
         passes = shot.frame_passes(frame, current, fill)
         step(1, 1)
-        yield frame, FramePasses(passes, header)
+        yield frame, FramePasses(passes, header, generated=shot.generated_share(frame, passes))

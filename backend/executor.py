@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import images, layers, provenance, sequences
+from . import energy, images, layers, ledger, provenance
 from ..errors import GenVFXError, JobCancelled
 from .jobs import Job
 from .loaded_models import LoadedModels
@@ -28,8 +28,7 @@ class FrameReader:
         self.job = job
 
     def path(self, role: str, frame: int) -> Path:
-        pattern = self.job.inputs[role]
-        return sequences.input_path(pattern, frame if sequences.is_sequence(pattern) else 1, role)
+        return self.job.frame_input_path(role, frame)
 
     def _read(self, reader, role: str, frame: int) -> np.ndarray:
         try:
@@ -114,6 +113,21 @@ def _frame_by_frame(read, job: Job, todo: list[int], results, progress_for, mode
         yield frame, job.spec.run_frame(read, job, frame, progress_for(frame), model)
 
 
+def _write_frame(job: Job, key: str, frame: int, manifest, input_hashes: dict, passes, path: Path,
+                 meter: energy.EnergyMeter) -> None:
+    """Record a frame in the ledger beside it, then write it with that record and the
+    entry's hash in its header. (Ledger first: a crash in between leaves an entry whose
+    file is missing, which a resumed job writes again under a new entry.)"""
+    channels = layers.exr_channels(job.layer, passes, job.spec.pass_channels)
+    record = provenance.frame_record(
+        job, key, frame, manifest, input_hashes, path.name, provenance.channels_sha256(channels),
+        provenance.generated_share(job, passes), meter.lap(), meter.device)
+    entry = ledger.append(path.parent, record)
+    header = provenance.frame_header(record, entry["hash"])
+    header.update(getattr(passes, "header", {}))
+    layers.write_channels(path, channels, header)
+
+
 def run_job(job: Job, events: JobEvents | None = None, model_folders: list[str] | None = None,
             loaded: LoadedModels | None = None) -> dict:
     """Compute every frame of ``job`` not already in the cache; returns the job_done fields.
@@ -144,16 +158,13 @@ def run_job(job: Job, events: JobEvents | None = None, model_folders: list[str] 
     if todo:
         events.check_cancel()
         try:
+            meter = energy.EnergyMeter(on_gpu=job.device != "cpu")
             model = loaded.get(manifest, job.device, job.spec.load_model)
             produce = job.spec.run_frames or _frame_by_frame
             for frame, passes in produce(reader, job, todo, results, progress.on_step_for, model):
                 progress.frame = frame
                 path = job.frame_path(key, frame)
-                header = provenance.frame_header(job, key, frame, manifest.hash, input_hashes)
-                header.update(getattr(passes, "header", {}))
-                layers.write_layer(path, job.layer, passes, header, channels=job.spec.pass_channels)
-                if not job.output_dir_override:
-                    provenance.append_ledger(job.cache_dir, header, path)
+                _write_frame(job, key, frame, manifest, input_hashes, passes, path, meter)
                 computed.append(frame)
                 progress.done += 1
                 events.frame_done(frame, str(path), False)

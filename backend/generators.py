@@ -30,6 +30,10 @@ class GeneratorSpec:
     run_frames: Callable | None = None
     # Channel names of passes that are not colours (e.g. Normal: X, Y, Z), for Blender's sockets.
     pass_channels: dict = field(default_factory=dict)
+    # The share of a frame's pixels that were generated (0-1) from its passes, for the
+    # ledger, unless the passes say it themselves (FramePasses.generated); and the rule in words.
+    generated_share: Callable[[dict], float] = lambda passes: 1.0
+    generated_basis: str = "the whole frame"
 
     @property
     def version(self) -> str:
@@ -38,11 +42,17 @@ class GeneratorSpec:
 
 class FramePasses(dict):
     """A frame's passes with header entries of their own (e.g. the light a frame was split
-    with), which the executor adds to the frame's EXR header."""
+    with), which the executor adds to the frame's EXR header, and, when the generator
+    knows it better than its spec's rule, the share of the frame it generated."""
 
-    def __init__(self, passes: dict, header: dict[str, str] | None = None):
+    def __init__(self, passes: dict, header: dict[str, str] | None = None, generated: float | None = None):
         super().__init__(passes)
         self.header = dict(header or {})
+        self.generated = generated
+
+
+def _mask_coverage(passes: dict) -> float:
+    return float(np.clip(passes["Mask"], 0.0, 1.0).mean())
 
 
 def _fill_version() -> str:
@@ -208,6 +218,7 @@ GENERATORS = {
         required_inputs=("plate", "mask"), optional_inputs=("source",),
         default_model="genvfx.fill.patchmatch", version_of=_fill_version, load_model=_load_fill,
         run_frame=_run_fill, run_frames=_run_fill_frames,
+        generated_share=_mask_coverage, generated_basis="the mask's coverage (the filled pixels)",
     ),
     "relight": GeneratorSpec(
         name="relight", label="Relight", layer="Relight",
@@ -215,6 +226,7 @@ GENERATORS = {
         default_model="genvfx.relight.normalnet", version_of=_relight_version, load_model=_load_relight,
         run_frame=None, run_frames=_run_relight_frames,
         pass_channels={"Normal": ("X", "Y", "Z"), "Depth": ("Z",), "Confidence": ("V",)},
+        generated_basis="the whole frame (every pass is estimated by the model)",
     ),
     "collapse": GeneratorSpec(
         name="collapse", label="Collapse Sim", layer="Collapse",
@@ -223,6 +235,7 @@ GENERATORS = {
         run_frame=None, run_frames=_run_collapse_frames,
         pass_channels={"Normal": ("X", "Y", "Z"), "Depth": ("Z",), "Vector": ("X", "Y", "Z", "W"),
                        "FragmentID": ("V",)},
+        generated_basis="the fragments' and dust's alpha and the revealed clean plate",
     ),
 }
 

@@ -63,6 +63,11 @@ class Job:
         if not self.cache_dir and not self.output_dir_override:
             raise BadInput("The job has no cache directory", "Set the cache directory in the genvfx preferences.")
 
+    def frame_input_path(self, role: str, frame: int) -> Path:
+        """The file ``role`` reads for ``frame`` (a single file stands for every frame)."""
+        pattern = self.inputs[role]
+        return sequences.input_path(pattern, frame if sequences.is_sequence(pattern) else 1, role)
+
     def input_hashes(self) -> dict[str, dict[int, str]]:
         """``{input: {frame: sha256}}`` of the files this job reads (missing files raise)."""
         hashes: dict[str, dict[int, str]] = {}

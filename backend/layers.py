@@ -32,14 +32,9 @@ def _channel_names(array: np.ndarray, channels: tuple[str, ...] | None) -> tuple
     return {1: VALUE, 3: ("R", "G", "B"), 4: RGBA}[depth]
 
 
-def write_layer(path: str | os.PathLike, layer: str, passes: dict[str, np.ndarray],
-                header: dict[str, str] | None = None,
-                channels: dict[str, tuple[str, ...]] | None = None) -> Path:
-    """Write one layer of passes to ``path`` atomically (temporary name, then rename),
-    so that a reader never sees half a frame."""
-    import OpenEXR
-
-    path = Path(path)
+def exr_channels(layer: str, passes: dict[str, np.ndarray],
+                 channels: dict[str, tuple[str, ...]] | None = None) -> dict[str, np.ndarray]:
+    """``{"Layer.Pass.Channel": H×W float32}``: what a layer file holds, channel by channel."""
     exr_channels = {}
     for pass_name, array in passes.items():
         array = np.asarray(array, dtype=np.float32)
@@ -47,12 +42,29 @@ def write_layer(path: str | os.PathLike, layer: str, passes: dict[str, np.ndarra
         planes = [array] if array.ndim == 2 else [array[..., i] for i in range(array.shape[2])]
         for name, plane in zip(names, planes):
             exr_channels[f"{layer}.{pass_name}.{name}"] = np.ascontiguousarray(plane)
+    return exr_channels
+
+
+def write_layer(path: str | os.PathLike, layer: str, passes: dict[str, np.ndarray],
+                header: dict[str, str] | None = None,
+                channels: dict[str, tuple[str, ...]] | None = None) -> Path:
+    """Write one layer of passes to ``path`` atomically (see :func:`write_channels`)."""
+    return write_channels(path, exr_channels(layer, passes, channels), header)
+
+
+def write_channels(path: str | os.PathLike, channels: dict[str, np.ndarray],
+                   header: dict[str, str] | None = None) -> Path:
+    """Write named float32 channels to ``path`` atomically (temporary name, then rename),
+    so that a reader never sees half a frame."""
+    import OpenEXR
+
+    path = Path(path)
     exr_header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
     exr_header.update({key: str(value) for key, value in (header or {}).items()})
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
-        with OpenEXR.File(exr_header, exr_channels) as exr:
+        with OpenEXR.File(exr_header, dict(channels)) as exr:
             exr.write(str(temporary))
         os.replace(temporary, path)
     finally:
@@ -91,6 +103,23 @@ def _stack(planes: dict[str, np.ndarray]) -> np.ndarray:
     if len(names) == 1:
         return planes[names[0]].astype(np.float32)
     return np.stack([planes[name] for name in names], axis=-1).astype(np.float32)
+
+
+def read_channels(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """``{full channel name: H×W array}`` of every part, as stored (a part's name prefixes
+    channels that do not carry it)."""
+    exr = _open(path)
+    try:
+        channels = {}
+        for part in exr.parts:
+            part_name = str(part.header.get("name", "") or "") if len(exr.parts) > 1 else ""
+            for name, channel in part.channels.items():
+                full = f"{part_name}.{name}" if part_name and not name.startswith(part_name + ".") else name
+                channels[full] = channel.pixels
+        return channels
+    except Exception as exc:
+        raise BadInput(f"Cannot read EXR {Path(path).name}: {exc}",
+                       "The file is damaged or truncated; render or copy it again.") from exc
 
 
 def read_layers(path: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]:

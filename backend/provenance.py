@@ -1,33 +1,105 @@
-"""Provenance: what made a frame, in its EXR header and in the cache's ledger.
+"""Provenance: what made a frame, in its EXR header and in the ledger beside it.
 
-The ledger is append-only JSON lines (``<cache>/ledger.jsonl``): one line per frame
-computed, so a studio can trace any pixel back to the generator, model, parameters,
-seed and inputs that made it.
+A frame's **record** says which file, the sha256 of its pixel data, the generator and
+its version, the model (id, sha256, licence), parameters, seed, input files and their
+hashes, the frame, the share of its pixels that were generated, the device and what it
+cost (wall, CPU and GPU seconds, energy and how the energy was measured). The record
+goes into the ledger (:mod:`genvfx.backend.ledger`), hash-chained to the entry before
+it, and into the EXR header with that entry's hash.
+
+Header entries: ``genvfx.record`` (the record, JSON), ``genvfx.ledger.entry`` (the
+ledger entry's sha256), and the record's main fields one by one (``genvfx.generator``,
+``genvfx.model``, ``genvfx.seed``…) for tools that read single attributes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
-from pathlib import Path
+
+import numpy as np
 
 from .. import __version__
 
+HEADER_RECORD = "genvfx.record"
+HEADER_ENTRY = "genvfx.ledger.entry"
 
-def frame_header(job, key: str, frame: int, model_hash: str, input_hashes: dict) -> dict[str, str]:
+
+def channels_sha256(channels: dict[str, np.ndarray]) -> str:
+    """The sha256 of a frame's pixel data: every channel, by name, as float32 rows.
+    It does not depend on the file's compression or header, so the header can carry it."""
+    digest = hashlib.sha256()
+    for name in sorted(channels):
+        plane = np.ascontiguousarray(channels[name], dtype=np.float32)
+        digest.update(f"{name}:{plane.shape[0]}x{plane.shape[1]}\n".encode())
+        digest.update(plane.tobytes())
+    return digest.hexdigest()
+
+
+def generated_share(job, passes) -> float:
+    """The fraction of the frame's pixels that were generated (0-1): what the generator
+    says (``passes.generated``) or its spec's rule."""
+    share = getattr(passes, "generated", None)
+    if share is None:
+        share = job.spec.generated_share(passes)
+    return float(np.clip(share, 0.0, 1.0))
+
+
+def frame_record(job, key: str, frame: int, manifest, input_hashes: dict, file_name: str,
+                 pixels_sha256: str, share: float, usage, device: str) -> dict:
     frame_inputs = {role: hashes.get(frame, next(iter(hashes.values()))) for role, hashes in input_hashes.items()}
     return {
-        "genvfx.generator": job.generator,
-        "genvfx.version": f"{__version__}/{job.spec.version}",
-        "genvfx.model": f"{job.model_id}@{model_hash}" if model_hash else job.model_id,
-        "genvfx.params": json.dumps({**job.params, "proxy": job.proxy}, sort_keys=True),
-        "genvfx.seed": str(job.seed),
-        "genvfx.frame": str(frame),
-        "genvfx.inputs": json.dumps(frame_inputs, sort_keys=True),
-        "genvfx.key": key,
-        "genvfx.created": created(),
+        "file": file_name,
+        "pixels_sha256": pixels_sha256,
+        "generator": job.generator,
+        "version": f"{__version__}/{job.spec.version}",
+        "model": job.model_id,
+        "model_sha256": manifest.sha256,
+        "licence": manifest.licence,
+        "params": {**job.params, "proxy": job.proxy},
+        "seed": int(job.seed),
+        "frame": int(frame),
+        "inputs": frame_inputs,
+        "input_files": {role: str(job.frame_input_path(role, frame)) for role in input_hashes},
+        "key": key,
+        "generated_share": round(share, 6),
+        "generated_basis": job.spec.generated_basis,
+        "device": device,
+        **usage.to_record(),
+        "created": created(),
     }
+
+
+def frame_header(record: dict, entry_hash: str) -> dict[str, str]:
+    """The EXR header entries of a frame: its whole record, its ledger entry's hash, and
+    the main fields one by one."""
+    return {
+        HEADER_RECORD: json.dumps(record, sort_keys=True),
+        HEADER_ENTRY: entry_hash,
+        "genvfx.generator": record["generator"],
+        "genvfx.version": record["version"],
+        "genvfx.model": f"{record['model']}@{record['model_sha256'][:16]}",
+        "genvfx.licence": record["licence"],
+        "genvfx.params": json.dumps(record["params"], sort_keys=True),
+        "genvfx.seed": str(record["seed"]),
+        "genvfx.frame": str(record["frame"]),
+        "genvfx.inputs": json.dumps(record["inputs"], sort_keys=True),
+        "genvfx.key": record["key"],
+        "genvfx.generated_share": f"{record['generated_share']:.6f}",
+        "genvfx.created": record["created"],
+    }
+
+
+def record_from_header(header: dict) -> dict | None:
+    text = header.get(HEADER_RECORD)
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except (TypeError, json.JSONDecodeError):
+        return None
 
 
 def created() -> str:
@@ -37,12 +109,3 @@ def created() -> str:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     moment = time.gmtime(int(epoch)) if epoch and epoch.isdigit() else time.gmtime()
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", moment)
-
-
-def append_ledger(folder: str | os.PathLike, header: dict[str, str], path: str | os.PathLike) -> None:
-    """One line per frame, appended with a single write (safe for concurrent writers)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({**header, "path": str(path)}, sort_keys=True) + "\n"
-    with open(folder / "ledger.jsonl", "a", encoding="utf-8") as ledger:
-        ledger.write(line)

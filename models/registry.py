@@ -55,14 +55,19 @@ class ModelManifest:
     options: dict = field(default_factory=dict)
 
     @property
-    def hash(self) -> str:
-        """One hash for the model: its manifest's file hashes, in order (and its options,
-        which change what it makes)."""
+    def sha256(self) -> str:
+        """One sha256 for the model: its id, its manifest's file hashes, in order (and its
+        options, which change what it makes)."""
         content = [self.id, sorted(self.files.items())]
         if self.options:
             content.append(self.options)
         text = json.dumps(content, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def hash(self) -> str:
+        """The short form of :attr:`sha256` that job keys use."""
+        return self.sha256[:16]
 
     def option(self, name: str, default=None):
         return self.options.get(name, default)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -72,7 +73,7 @@ def test_job_runs_caches_and_records_provenance(client, small_shot, tmp_path):
     header = layers.read_header(result["pattern"].replace("####", "0001"))
     assert header["genvfx.generator"] == "fill" and header["genvfx.seed"] == "4"
     assert set(json.loads(header["genvfx.inputs"])) == {"plate", "mask"}
-    ledger = (tmp_path / "cache" / "ledger.jsonl").read_text().splitlines()
+    ledger = (Path(result["output_dir"]) / "ledger.jsonl").read_text().splitlines()
     assert len(ledger) == 3
     assert tree_digest(small_shot) == before  # inputs untouched
 
@@ -170,7 +171,7 @@ def test_cli_fill_writes_to_out_and_fails_with_one_line(small_shot, tmp_path, ca
     out = tmp_path / "out"
     assert main(["fill", "--plate", str(small_shot / "plate.####.exr"), "--mask", str(small_shot / "mask.####.png"),
                  "--out", str(out), "--frames", "2-3", "--proxy", "0.5"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["DebrisFill.0002.exr", "DebrisFill.0003.exr"]
+    assert sorted(p.name for p in out.iterdir()) == ["DebrisFill.0002.exr", "DebrisFill.0003.exr", "ledger.jsonl"]
     assert layers.read_layers(out / "DebrisFill.0002.exr")["DebrisFill"]["Combined"].shape == (48, 64, 4)
     assert main(["fill", "--plate", str(small_shot / "plate.####.exr"), "--mask", str(small_shot / "mask.####.png"),
                  "--out", str(out), "--frames", "5-6"]) == 2

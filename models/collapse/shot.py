@@ -105,6 +105,21 @@ class CollapseShot:
         on the start frame) over :attr:`reveal`."""
         return plate + self.reveal[..., None] * (fill - plate)
 
+    def revealed(self, frame: int) -> np.ndarray:
+        """How much of the clean plate shows behind the fragments at ``frame`` (0-1): the
+        mask's solid core, and the ring out to :attr:`reveal` growing in over the first frames."""
+        ring = np.clip((frame - self.options.start) / RING_FRAMES, 0.0, 1.0)
+        solid = (self.mask >= 0.999).astype(np.float32)
+        return np.clip(solid + ring * (self.reveal - solid), 0.0, 1.0)
+
+    def generated_share(self, frame: int, passes: dict[str, np.ndarray]) -> float:
+        """The share of ``frame``'s pixels that genvfx made: fragments, dust and the clean
+        plate they reveal (none before the start frame, which is the plate)."""
+        if frame < self.options.start:
+            return 0.0
+        kept = (1.0 - passes["Fragments"][..., 3]) * (1.0 - passes["Dust"][..., 3]) * (1.0 - self.revealed(frame))
+        return float(1.0 - np.clip(kept, 0.0, 1.0).mean())
+
     def frame_passes(self, frame: int, plate: np.ndarray, fill: np.ndarray) -> dict[str, np.ndarray]:
         """The Collapse layer's passes of ``frame`` over that frame's ``plate`` (H×W×4,
         linear, premultiplied), with ``fill`` the start frame's plate filled over
@@ -113,10 +128,7 @@ class CollapseShot:
         the first frames, so that the start frame is the plate."""
         start = self.options.start
         clean = self.clean_plate(plate, fill)
-        ring = np.clip((frame - start) / RING_FRAMES, 0.0, 1.0)
-        solid = (self.mask >= 0.999).astype(np.float32)
-        behind = solid + ring * (self.reveal - solid)
-        background = plate + np.clip(behind, 0, 1)[..., None] * (fill - plate)
+        background = plate + self.revealed(frame)[..., None] * (fill - plate)
         pose_frame = max(frame, start)
         current = self.simulation.pose(pose_frame)
         render = render_fragments(self.scene, self.camera, *current, self.simulation.fragment_opacity(pose_frame),
