@@ -131,6 +131,24 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--grid-intensity", type=float, default=475.0, metavar="G",
                         help="grams of CO2e per kWh of your electricity (default 475, about the world average)")
 
+    proxy = commands.add_parser(
+        "proxy", help="review proxies (PNG or MP4) of the frames under DIR; --detect FILE reads a watermark",
+        description="Writes the Combined pass of every frame recorded under DIR, display-encoded (sRGB), into "
+                    "PROXYDIR: PNG frames, or one MP4 per shot. --watermark embeds an invisible mark (RivaGAN, "
+                    "32 bits: genvfx + the ledger entry) that survives JPEG at quality 80 and a 10%% crop; --sign "
+                    "embeds C2PA Content Credentials declaring AI-generated content, signed offline.")
+    proxy.add_argument("dir", nargs="?", help="a job's output folder, or a cache folder")
+    proxy.add_argument("--out", metavar="PROXYDIR", help="where the proxies go")
+    proxy.add_argument("--format", default="png", choices=("png", "mp4"))
+    proxy.add_argument("--scale", type=float, default=1.0, help="resolution scale (default 1)")
+    proxy.add_argument("--fps", type=float, default=24.0, help="MP4 frame rate (default 24)")
+    proxy.add_argument("--watermark", action="store_true", help="embed an invisible genvfx mark")
+    proxy.add_argument("--sign", nargs=2, metavar=("CERT", "KEY"),
+                       help="sign with C2PA: certificate chain (PEM, signing certificate first) and its private key")
+    proxy.add_argument("--detect", metavar="FILE", help="read the watermark (and C2PA manifest) of a proxy")
+    proxy.add_argument("--ledger", metavar="DIR", help="with --detect: name the frames of DIR the mark points to")
+    proxy.add_argument("--trust-anchors", metavar="CA", help="with --detect: the CA (PEM) to trust signatures from")
+
     commands.add_parser("worker", help="run the backend worker (JSON lines on stdin/stdout)")
 
     models = commands.add_parser("models", help="model folders")
@@ -175,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
             from .commands import report
 
             return report.main(args)
+        if args.command == "proxy":
+            from .commands import proxy
+
+            return proxy.main(args)
         if args.command == "models":
             from .models import registry
 
