@@ -10,8 +10,8 @@ import bpy
 
 
 def _classes():
-    from ..operators import cancel, collapse, generate, relight, release, variants
-    from ..ui import menu
+    from ..operators import cancel, collapse, generate, relight, release, report, variants
+    from ..ui import menu, provenance_panel
     from . import preferences
     from .collapse_node import GenVFXCollapseSimNode
     from .debris_fill_node import GenVFXDebrisFillNode
@@ -28,7 +28,9 @@ def _classes():
         *relight.classes,
         *collapse.classes,
         *variants.classes,
+        *report.classes,
         *menu.classes,
+        *provenance_panel.classes,
     )
 
 

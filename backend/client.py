@@ -30,16 +30,37 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 # Imports the package from PACKAGE_ROOT under the name ``genvfx`` whatever the folder is
 # called (Blender installs it as ``bl_ext.<repo>.genvfx``; a checkout may be named anything).
-BOOTSTRAP = (
+_IMPORT_PACKAGE = (
     "import importlib.util, sys\n"
     "root = sys.argv[1]\n"
     "spec = importlib.util.spec_from_file_location('genvfx', root + '/__init__.py', submodule_search_locations=[root])\n"
     "module = importlib.util.module_from_spec(spec)\n"
     "sys.modules['genvfx'] = module\n"
     "spec.loader.exec_module(module)\n"
+)
+BOOTSTRAP = _IMPORT_PACKAGE + (
     "from genvfx.backend.worker import main\n"
     "sys.exit(main([p for p in sys.argv[2:] if p]))\n"
 )
+# The same for a ``genvfx`` command (e.g. ``report``) run by the backend's Python.
+BOOTSTRAP_CLI = _IMPORT_PACKAGE + (
+    "from genvfx.cli import main\n"
+    "sys.exit(main(sys.argv[2:]))\n"
+)
+
+
+def run_command(arguments: list[str], python: str | None = None, timeout: float = 600) -> str:
+    """Run ``genvfx ARGUMENTS`` with the backend's Python (Blender's may lack the
+    packages); its output, or a GenVFXError with its last line when it failed."""
+    try:
+        done = subprocess.run([python or sys.executable, "-c", BOOTSTRAP_CLI, str(PACKAGE_ROOT), *arguments],
+                              capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GenVFXError("worker", f"genvfx {arguments[0]} did not run: {exc}", "Check the backend Python.") from exc
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines() or ["(no output)"]
+        raise GenVFXError("worker", lines[-1].removeprefix("genvfx: error: "), "")
+    return done.stdout
 
 
 def worker_log_path() -> Path:

@@ -13,6 +13,7 @@ Blender configuration.
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 import zipfile
 from pathlib import Path
@@ -89,6 +90,11 @@ try:
     results["params_keys"] = jobs.build_job(bpy.context, node, [1]).params
     node.key_frames = ""
     results["bakes_after_files"] = os.path.exists(os.path.join(config["cache"], "bakes"))
+    # The Provenance panel's facts for the active node, and its report button.
+    provenance = importlib.import_module(addon_id + ".addon.provenance")
+    results["provenance"] = provenance.node_provenance(node, 1)
+    results["provenance_panel"] = getattr(bpy.types, "NODE_PT_genvfx_provenance", None) is not None
+    results["write_report"] = sorted(bpy.ops.genvfx.write_report())
     save("filled", render_to(scene, "filled"))
     result_image = node.node_tree.nodes["GenVFX Result"]
     results["result_sockets"] = [s.name for s in result_image.outputs]
@@ -274,6 +280,21 @@ def test_generate_fills_the_mask_and_keeps_the_rest(blender_run):
     assert inside.mean() > 0.02, "the fill is black"
     # Mix = 0 brings the plate back.
     np.testing.assert_allclose(pixels(blender_run, "mix0"), plate, atol=1e-4)
+
+
+def test_provenance_panel_facts_and_report_button(blender_run):
+    results, config = blender_run["results"], blender_run["config"]
+    assert results["provenance_panel"]
+    facts = results["provenance"]
+    assert facts["model"] == "genvfx.fill.patchmatch" and facts["licence"] == "GPL-3.0-or-later"
+    assert facts["seed"] == 0 and facts["frame"] == 1 and facts["frames"] == 1
+    mask = blender_run["mask"]
+    assert facts["share_frame"] == pytest.approx(mask.mean(), abs=0.01)  # the mask's coverage
+    assert facts["energy_kwh"] > 0 and facts["energy_method"] and len(facts["entry"]) == 64
+    assert results["write_report"] == ["FINISHED"]
+    report = json.loads((Path(config["cache"]) / "report.json").read_text())
+    assert report["verified"] and report["totals"]["frames"] >= 1
+    assert (Path(config["cache"]) / "report.html").is_file()
 
 
 def test_headless_render_reuses_the_result(blender_run):
