@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .backend.energy import DEFAULT_GRID_INTENSITY
 from .errors import GenVFXError
 
 
@@ -128,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Per shot and per generator: frames generated, the share of the screen generated per frame "
                     "and over the shot, models and licences, seeds, CPU/GPU seconds, energy and emissions.")
     report.add_argument("dir", help="a job's output folder, or a cache folder (searched recursively)")
-    report.add_argument("--grid-intensity", type=float, default=475.0, metavar="G",
+    report.add_argument("--grid-intensity", type=float, default=DEFAULT_GRID_INTENSITY, metavar="G",
                         help="grams of CO2e per kWh of your electricity (default 475, about the world average)")
 
     proxy = commands.add_parser(

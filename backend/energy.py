@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RAPL_ROOT = Path("/sys/class/powercap")
+DEFAULT_GRID_INTENSITY = 475.0  # g CO2e per kWh, for emissions estimates
+GRID_INTENSITY_NOTE = ("Default 475 g CO2e/kWh: about the world-average carbon intensity of electricity "
+                       "generation in recent years. Pass --grid-intensity with your grid's or your supplier's figure.")
 DEFAULT_WATTS_PER_CORE = 10.0
 
 

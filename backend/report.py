@@ -18,12 +18,10 @@ import numpy as np
 from .. import __version__
 from ..errors import GenVFXError
 from . import ledger
+from .energy import DEFAULT_GRID_INTENSITY, GRID_INTENSITY_NOTE
 from .generators import generator_spec
 from .provenance import created
 
-DEFAULT_GRID_INTENSITY = 475.0  # g CO2e per kWh
-GRID_INTENSITY_NOTE = ("Default 475 g CO2e/kWh: about the world-average carbon intensity of electricity "
-                       "generation in recent years. Pass --grid-intensity with your grid's or your supplier's figure.")
 COST_FIELDS = ("wall_seconds", "cpu_seconds", "gpu_seconds", "energy_kwh")
 THUMBNAIL_WIDTH = 240
 
@@ -81,6 +79,7 @@ def _group(shots: list[dict], grid_intensity: float) -> dict:
     group["emissions_g"] = group["energy_kwh"] * grid_intensity
     group["models"] = sorted({(m["id"], m["licence"]) for shot in shots for m in shot["models"]})
     group["models"] = [{"id": model, "licence": licence} for model, licence in group["models"]]
+    group["seeds"] = sorted({seed for shot in shots for seed in shot["seeds"]})
     return group
 
 

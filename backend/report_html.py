@@ -97,10 +97,11 @@ def _generator_table(report: dict) -> str:
                              for m in group["models"])
         rows.append(f"<tr><td>{escape(name)}</td><td class=n>{group['shots']}</td><td class=n>{group['frames']}</td>"
                     f"<td class=n>{_percent(group['share_mean'])}</td><td>{models}</td>"
+                    f"<td>{escape(', '.join(map(str, group['seeds'])))}</td>"
                     f"<td class=n>{_number(group['cpu_seconds'], 1)}</td><td class=n>{_number(group['gpu_seconds'], 1)}</td>"
                     f"<td class=n>{_number(group['energy_kwh'], 4)}</td><td class=n>{_number(group['emissions_g'], 2)}</td></tr>")
     return ("<table><tr><th>generator</th><th>shots</th><th>frames</th><th>generated share</th><th>models (licence)</th>"
-            "<th>CPU s</th><th>GPU s</th><th>kWh</th><th>g CO2e</th></tr>" + "".join(rows) + "</table>")
+            "<th>seeds</th><th>CPU s</th><th>GPU s</th><th>kWh</th><th>g CO2e</th></tr>" + "".join(rows) + "</table>")
 
 
 def _thumbs(shot: dict, root: Path) -> str:

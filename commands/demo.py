@@ -14,7 +14,9 @@
    48-frame shot: the street plate's camera moves) with Collapse Sim — with bpy through
    a Collapse Sim node in ``OUT/collapse.blend`` whose composite is rendered to
    ``OUT/collapse/composite/`` — and writes ``OUT/collapse/preview.gif`` and
-   ``OUT/collapse/contact_sheet.png``.
+   ``OUT/collapse/contact_sheet.png``;
+6. writes the AI-use and compute report of everything it generated:
+   ``OUT/genvfx_cache/report.html`` and ``report.json`` (see ``genvfx report``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from ..backend import images, layers, preview, sequences
+from ..backend.energy import DEFAULT_GRID_INTENSITY
+from ..models.fill.temporal import DEFAULT_KEY_INTERVAL
 from ..backend.client import WorkerClient
 from ..errors import BadInput
 from ..backend.jobs import Job
@@ -162,8 +166,11 @@ def main(args) -> int:
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     plate, mask, frames = copy_assets(out)
+    # the parameters a Debris Fill node sends by default, so that the node in shot.blend
+    # finds these layers in the cache instead of filling again
     job = Job(generator="fill", inputs={"plate": plate, "mask": mask}, frames=frames,
-              cache_dir=str(out / "genvfx_cache"), proxy=args.proxy, device=args.device)
+              cache_dir=str(out / "genvfx_cache"), proxy=args.proxy, device=args.device,
+              params={"temporal": "propagate", "key_interval": DEFAULT_KEY_INTERVAL})
     client = WorkerClient()
     try:
         result = run_with_progress(client, job, "Debris Fill")
@@ -176,7 +183,7 @@ def main(args) -> int:
         print("bpy is not installed: skipped shot.blend, Relight and the compositor render "
               "(pip install 'genvfx[blender]' to get them)")
         run_collapse(out, False, args.proxy, args.device)
-        return 0
+        return write_demo_report(out)
     from ..addon import headless
 
     blend = headless.build_demo_scene(plate, mask, frames, str(out / "shot.blend"), proxy=args.proxy, relight=True)
@@ -197,4 +204,14 @@ def main(args) -> int:
     print(f"shot: {blend}")
     print(f"composite (relit): {Path(rendered[0]).parent} ({len(rendered)} frames)")
     run_collapse(out, True, args.proxy, args.device)
+    return write_demo_report(out)
+
+
+def write_demo_report(out: Path) -> int:
+    from .report import write_report
+
+    _, html, report = write_report(out / "genvfx_cache", DEFAULT_GRID_INTENSITY)
+    totals = report["totals"]
+    print(f"report: {html} ({totals['frames']} frames generated, {1000 * totals['energy_kwh']:.2f} Wh; "
+          f"verified: {'yes' if report['verified'] else 'NO'})")
     return 0

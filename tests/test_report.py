@@ -56,7 +56,7 @@ def test_report_numbers_add_up_against_the_ledgers(cache, capsys):
                                    "sha256": entries[0]["record"]["model_sha256"]}]
     assert [s["entries"] for s in shots].count(4) == 1  # the frame made again counts its compute twice
     fill, totals = report["generators"]["fill"], report["totals"]
-    assert fill["frames"] == totals["frames"] == 6 and fill["shots"] == 2
+    assert fill["frames"] == totals["frames"] == 6 and fill["shots"] == 2 and fill["seeds"] == [0, 1]
     for name in ("energy_kwh", "cpu_seconds", "wall_seconds", "emissions_g"):
         assert fill[name] == pytest.approx(sum(shot[name] for shot in shots)) == pytest.approx(totals[name])
     assert totals["share_mean"] == pytest.approx(np.mean([s["share_mean"] for s in shots]))
