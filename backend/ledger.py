@@ -99,7 +99,7 @@ def current_entries(entries: list[dict]) -> dict[str, dict]:
 
 def ledger_folders(root: str | os.PathLike) -> list[Path]:
     """Folders under ``root`` (itself included) that hold a ledger or genvfx frames."""
-    root = Path(root)
+    root = Path(root).resolve()
     if not root.is_dir():
         raise BadInput(f"Not a folder: {root}", "Give the output folder of a genvfx job, or a cache folder.")
     folders = {path.parent for path in root.rglob(LEDGER_NAME)}

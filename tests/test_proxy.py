@@ -133,3 +133,11 @@ def test_the_mark_corrects_one_wrong_bit_and_refuses_two():
         twice = word.copy()
         twice[[3, 9]] ^= 1
         assert hamming_decode(twice) is None
+
+
+def test_proxies_of_a_cache_given_by_a_relative_path(filled, tmp_path, monkeypatch):
+    monkeypatch.chdir(filled.parent)
+    assert cli.main(["proxy", filled.name, "--out", str(tmp_path / "relative"), "--scale", "0.5"]) == 0
+    written = sorted(p.name for p in (tmp_path / "relative").iterdir())
+    assert written == ["DebrisFill.0001.png", "DebrisFill.0002.png"]
+    assert Image.open(tmp_path / "relative" / written[0]).size == (192, 144)
