@@ -94,6 +94,36 @@ try:
     provenance = importlib.import_module(addon_id + ".addon.provenance")
     results["provenance"] = provenance.node_provenance(node, 1)
     results["provenance_panel"] = getattr(bpy.types, "NODE_PT_genvfx_provenance", None) is not None
+
+    class Layout:  # records what the panel draws (a UILayout needs a window)
+        scale_y = 1.0
+
+        def __init__(self, lines):
+            self.lines = lines
+
+        def column(self, align=False):
+            return self
+
+        def box(self):
+            return self
+
+        def separator(self):
+            pass
+
+        def label(self, text="", icon="NONE"):
+            self.lines.append(text)
+
+        def operator(self, idname, text="", icon="NONE"):
+            self.lines.append("button " + idname)
+
+    from types import SimpleNamespace
+    panel = importlib.import_module(addon_id + ".ui.provenance_panel").NODE_PT_genvfx_provenance
+    drawn = {}
+    for name, active in (("node", node), ("none", None)):
+        drawn[name] = []
+        panel.draw(SimpleNamespace(layout=Layout(drawn[name]), draw_facts=panel.draw_facts),
+                   SimpleNamespace(active_node=active, scene=scene))
+    results["panel_lines"] = drawn
     results["write_report"] = sorted(bpy.ops.genvfx.write_report())
     save("filled", render_to(scene, "filled"))
     result_image = node.node_tree.nodes["GenVFX Result"]
@@ -292,6 +322,12 @@ def test_provenance_panel_facts_and_report_button(blender_run):
     assert facts["share_frame"] == pytest.approx(mask.mean(), abs=0.01)  # the mask's coverage
     assert facts["energy_kwh"] > 0 and facts["energy_method"] and len(facts["entry"]) == 64
     assert results["write_report"] == ["FINISHED"]
+    lines = results["panel_lines"]["node"]
+    assert "Model: genvfx.fill.patchmatch" in lines and "Licence: GPL-3.0-or-later" in lines and "Seed: 0" in lines
+    assert any(line.startswith("Generated, frame 1: ") for line in lines)
+    assert any(line.startswith("Energy: ") and line.endswith(" Wh") for line in lines)
+    assert lines[-1] == "button genvfx.write_report"
+    assert results["panel_lines"]["none"][0] == "Select a genvfx node"
     report = json.loads((Path(config["cache"]) / "report.json").read_text())
     assert report["verified"] and report["totals"]["frames"] >= 1
     assert (Path(config["cache"]) / "report.html").is_file()

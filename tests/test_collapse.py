@@ -180,6 +180,11 @@ def test_job_is_deterministic_and_writes_the_simulation(tower_files, tmp_path, m
         records = [{name: value for name, value in json.loads(h["genvfx.record"]).items() if name not in cost}
                    for h in (a, b)]
         assert records[0] == records[1]  # the same record but for what the frame cost
+    # generated: nothing before the start frame (the plate), then the building and its dust
+    shares = [json.loads(layers.read_header(tmp_path / "a" / f"Collapse.{f:04d}.exr")["genvfx.record"])
+              ["generated_share"] for f in (1, 2, 3, 4)]
+    mask = images.read_mask(tower_files / "mask.png")
+    assert shares[0] == 0.0 and mask.mean() * 0.9 < shares[1] < shares[3] < 1.0
     passes = layers.read_layers(tmp_path / "a" / "Collapse.0002.exr")["Collapse"]
     assert set(passes) == {"Combined", "Fragments", "Dust", "CleanPlate", "Depth", "Vector", "Normal", "FragmentID"}
     assert passes["Vector"].shape[-1] == 4 and passes["Depth"].ndim == 2

@@ -145,3 +145,41 @@ def test_without_counters_the_estimate_is_stated(tmp_path, monkeypatch):
     assert "estimate" in usage.method and "20 W per busy core" in usage.method
     assert usage.cpu_seconds > 0 and usage.energy_joules == pytest.approx(20 * usage.cpu_seconds)
     assert usage.gpu_seconds == 0.0
+
+
+def _append_many(folder, worker, count):
+    for index in range(count):
+        ledger.append(folder, {"file": f"W{worker}.{index:04d}.exr", "pixels_sha256": "0" * 64})
+
+
+def test_writers_in_two_processes_make_one_chain(tmp_path):
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_append_many, args=(tmp_path, worker, 40)) for worker in (1, 2)]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join(60)
+    entries = ledger.read(tmp_path)
+    assert len(entries) == 80 and not ledger.check_chain(entries)
+
+
+def test_nvml_energy_counters_are_read_as_a_delta(monkeypatch, tmp_path):
+    """The GPU path without a GPU: NVML's counter (millijoules) as a stand-in module."""
+    import sys
+    import types
+
+    counter = {"mJ": 5_000_000}
+    fake = types.SimpleNamespace(
+        nvmlInit=lambda: None, nvmlDeviceGetCount=lambda: 1, nvmlDeviceGetHandleByIndex=lambda index: index,
+        nvmlDeviceGetName=lambda handle: b"NVIDIA H100", nvmlDeviceGetTotalEnergyConsumption=lambda h: counter["mJ"])
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    meter = energy.EnergyMeter(on_gpu=True, rapl_root=tmp_path)
+    assert meter.on_gpu and meter.device == "cuda: NVIDIA H100"
+    assert meter.method.startswith("GPU: NVML energy counter; CPU: estimate")
+    counter["mJ"] += 250_000  # 250 J on the GPU during the frame
+    usage = meter.lap()
+    assert usage.energy_joules == pytest.approx(250 + usage.cpu_seconds * energy.watts_per_core())
+    assert usage.gpu_seconds == usage.wall_seconds > 0
+    assert not energy.EnergyMeter(on_gpu=False, rapl_root=tmp_path).on_gpu  # a CPU job reads no GPU
