@@ -45,6 +45,13 @@ class Usage:
     energy_joules: float = 0.0
     method: str = ""
 
+    def add(self, other: "Usage") -> None:
+        self.wall_seconds += other.wall_seconds
+        self.cpu_seconds += other.cpu_seconds
+        self.gpu_seconds += other.gpu_seconds
+        self.energy_joules += other.energy_joules
+        self.method = other.method or self.method
+
     def to_record(self) -> dict:
         return {"wall_seconds": round(self.wall_seconds, 4), "cpu_seconds": round(self.cpu_seconds, 4),
                 "gpu_seconds": round(self.gpu_seconds, 4), "energy_joules": round(self.energy_joules, 3),

@@ -114,18 +114,20 @@ def _frame_by_frame(read, job: Job, todo: list[int], results, progress_for, mode
 
 
 def _write_frame(job: Job, key: str, frame: int, manifest, input_hashes: dict, passes, path: Path,
-                 meter: energy.EnergyMeter) -> None:
+                 meter: energy.EnergyMeter) -> energy.Usage:
     """Record a frame in the ledger beside it, then write it with that record and the
     entry's hash in its header. (Ledger first: a crash in between leaves an entry whose
     file is missing, which a resumed job writes again under a new entry.)"""
     channels = layers.exr_channels(job.layer, passes, job.spec.pass_channels)
+    usage = meter.lap()
     record = provenance.frame_record(
         job, key, frame, manifest, input_hashes, path.name, provenance.channels_sha256(channels),
-        provenance.generated_share(job, passes), meter.lap(), meter.device)
+        provenance.generated_share(job, passes), usage, meter.device)
     entry = ledger.append(path.parent, record)
     header = provenance.frame_header(record, entry["hash"])
     header.update(getattr(passes, "header", {}))
     layers.write_channels(path, channels, header)
+    return usage
 
 
 def run_job(job: Job, events: JobEvents | None = None, model_folders: list[str] | None = None,
@@ -154,7 +156,7 @@ def run_job(job: Job, events: JobEvents | None = None, model_folders: list[str] 
         else:
             todo.append(frame)
     progress = _Progress(events, len(job.frames), len(job.frames) - len(todo))
-    computed = []
+    computed, spent = [], energy.Usage()
     if todo:
         events.check_cancel()
         try:
@@ -164,7 +166,7 @@ def run_job(job: Job, events: JobEvents | None = None, model_folders: list[str] 
             for frame, passes in produce(reader, job, todo, results, progress.on_step_for, model):
                 progress.frame = frame
                 path = job.frame_path(key, frame)
-                _write_frame(job, key, frame, manifest, input_hashes, passes, path, meter)
+                spent.add(_write_frame(job, key, frame, manifest, input_hashes, passes, path, meter))
                 computed.append(frame)
                 progress.done += 1
                 events.frame_done(frame, str(path), False)
@@ -182,4 +184,6 @@ def run_job(job: Job, events: JobEvents | None = None, model_folders: list[str] 
         "computed": sorted(computed),
         "seconds": round(time.perf_counter() - started, 3),
         "peak_rss_mb": round(peak_rss_mb(), 1),
+        "energy_kwh": spent.energy_joules / 3.6e6,
+        "energy_method": spent.method,
     }

@@ -12,7 +12,8 @@ Events (worker → client)::
 
     {"type": "progress", "job_id", "frame", "step", "of", "done_frames", "total_frames"}
     {"type": "frame_done", "job_id", "frame", "path", "cached"}
-    {"type": "job_done", "job_id", "key", "output_dir", "pattern", "frames", "computed", "seconds", "peak_rss_mb"}
+    {"type": "job_done", "job_id", "key", "output_dir", "pattern", "frames", "computed", "seconds", "peak_rss_mb",
+     "energy_kwh", "energy_method"}  (the energy of the frames computed, and how it was measured)
     {"type": "error", "job_id", "kind", "message", "hint", "frame"}
     {"type": "cancelled", "job_id", "frame"}
     {"type": "pong", "pid", "version"} / {"type": "released"}

@@ -34,6 +34,7 @@ def run_and_report(job: Job, label: str, python: str | None, model_folders: list
     finally:
         client.close()
     computed = len(result["computed"])
+    energy = f", {1000 * result['energy_kwh']:.3g} Wh ({result['energy_method']})" if computed else ""
     print(f"{result['pattern']}: {len(job.frames)} frame(s), {computed} computed, "
-          f"{len(job.frames) - computed} up to date, {result['seconds']:.1f} s")
+          f"{len(job.frames) - computed} up to date, {result['seconds']:.1f} s{energy}")
     return result
