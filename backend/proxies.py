@@ -1,5 +1,5 @@
 """Review proxies: the Combined pass of every frame a ledger records, display-encoded as
-PNG frames or one MP4 per shot, optionally with an invisible watermark and signed C2PA
+PNG frames or one H.264 MP4 per shot (PyAV), optionally with an invisible watermark and signed C2PA
 Content Credentials.
 
 A PNG frame's watermark carries its own ledger entry; an MP4 carries its shot's last
@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from .. import __version__
-from ..errors import BadInput
+from ..errors import BadInput, GenVFXError
 from . import layers, ledger
 
 FORMATS = ("png", "mp4")
 MOVIE_FRAMES_READ = 24
+MP4_CRF = 18
 
 
 @dataclass
@@ -92,17 +94,28 @@ def _write_png(path: Path, rgb: np.ndarray) -> Path:
     return temporary
 
 
-def _write_mp4(path: Path, frames: list[np.ndarray], fps: float) -> Path:
-    import cv2
+def _pyav():
+    try:
+        import av
+    except ImportError as exc:
+        raise GenVFXError("dependency", "MP4 proxies need PyAV (FFmpeg with H.264)",
+                          "pip install 'genvfx[provenance]', or write PNG proxies (--format png).") from exc
+    return av
 
+
+def _write_mp4(path: Path, frames: list[np.ndarray], fps: float) -> Path:
+    """H.264 (yuv420p, CRF 18: review quality, and the watermark comes through whole) in
+    an MP4 that plays in browsers and review tools."""
+    av = _pyav()
     temporary = _temporary(path)
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(temporary), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-    if not writer.isOpened():
-        raise BadInput("This OpenCV build cannot write MP4", "Write PNG proxies (--format png).")
-    for rgb in frames:
-        writer.write(np.ascontiguousarray(rgb[..., ::-1]))
-    writer.release()
+    with av.open(str(temporary), "w", format="mp4") as movie:
+        stream = movie.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(MP4_CRF), "preset": "medium"}
+        for rgb in frames:
+            movie.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")))
+        movie.mux(stream.encode())
     return temporary
 
 
@@ -164,23 +177,16 @@ def read_media(path: str | os.PathLike) -> list[np.ndarray]:
     if not path.is_file():
         raise BadInput(f"File not found: {path}", "Check the path.")
     if path.suffix.lower() in (".mp4", ".mov", ".m4v", ".mkv", ".webm"):
-        import cv2
-
-        capture = cv2.VideoCapture(str(path))
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        wanted = set(np.linspace(0, max(0, count - 1), min(count, MOVIE_FRAMES_READ)).round().astype(int))
-        frames, index = [], 0
-        while True:
-            ok, bgr = capture.read()
-            if not ok:
-                break
-            if index in wanted:
-                frames.append(np.ascontiguousarray(bgr[..., ::-1]))
-            index += 1
-        capture.release()
+        av = _pyav()
+        try:
+            with av.open(str(path)) as movie:
+                frames = [frame.to_ndarray(format="rgb24") for frame in movie.decode(video=0)]
+        except av.FFmpegError as exc:
+            raise BadInput(f"Cannot read {path.name} as a movie ({exc})", "Give a PNG, JPEG or MP4 file.") from exc
         if not frames:
-            raise BadInput(f"Cannot read frames from {path.name}", "Give a PNG, JPEG or MP4 file.")
-        return frames
+            raise BadInput(f"{path.name} holds no video frames", "Give a PNG, JPEG or MP4 file.")
+        picks = np.linspace(0, len(frames) - 1, min(len(frames), MOVIE_FRAMES_READ)).round().astype(int)
+        return [frames[index] for index in sorted(set(picks))]
     from PIL import Image, UnidentifiedImageError
 
     try:

@@ -129,13 +129,27 @@ class Detection:
                 f"{self.frames_read} frame(s) read)")
 
 
-def detect(frames: list[np.ndarray]) -> Detection:
-    """The mark of one image, or of a clip by a majority vote of its frames' bits."""
-    if not frames:
-        raise BadInput("Nothing to read a watermark from", "Give a PNG, JPEG or MP4 proxy.")
-    votes = np.mean([read_bits(frame) for frame in frames], axis=0)
-    bits = (votes > 0.5).astype(np.uint8)
+def _decode(bits: np.ndarray) -> tuple[bool, int | None]:
+    """(found, tag) of 32 bits read: the magic with at most one wrong bit (none when the
+    tag cannot be corrected either), the tag corrected."""
     magic_errors = int((bits[:16] != _bits(MAGIC, 16)).sum())
     tag = hamming_decode(bits[16:])
     found = magic_errors == 0 or (magic_errors == 1 and tag is not None)
-    return Detection(found, tag if found else None, len(frames), "".join(map(str, bits)))
+    return found, tag if found else None
+
+
+def detect(frames: list[np.ndarray]) -> Detection:
+    """The mark of one image, or of a clip: each frame is decoded on its own and the tag
+    most frames agree on wins; when no frame decodes alone, their bits are voted on (a
+    clip whose every frame lost a few bits). A clip passes for marked when any of its
+    frames does, so reading 24 frames of an unmarked clip errs about once in 4 000."""
+    if not frames:
+        raise BadInput("Nothing to read a watermark from", "Give a PNG, JPEG or MP4 proxy.")
+    reads = [read_bits(frame) for frame in frames]
+    bits = (np.mean(reads, axis=0) > 0.5).astype(np.uint8)
+    tags = [tag for found, tag in map(_decode, reads) if found and tag is not None]
+    if tags:
+        found, tag = True, max(set(tags), key=tags.count)
+    else:
+        found, tag = _decode(bits)
+    return Detection(found, tag, len(frames), "".join(map(str, bits)))
