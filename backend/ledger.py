@@ -60,7 +60,12 @@ def append(folder: str | os.PathLike, record: dict) -> dict:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             last = _last_line(handle)
-            previous = json.loads(last) if last else None
+            try:
+                previous = json.loads(last) if last else None
+            except json.JSONDecodeError:
+                raise BadInput(f"The ledger {folder / LEDGER_NAME} ends in a damaged line, so no frame can be "
+                               f"chained to it", "Run 'genvfx verify' on the folder; to go on, move ledger.jsonl "
+                               "aside (keep it as evidence) and generate again.") from None
             entry = {"seq": previous["seq"] + 1 if previous else 0,
                      "prev": previous["hash"] if previous else GENESIS,
                      "record": record}
@@ -156,7 +161,11 @@ def check_folder(folder: str | os.PathLike) -> FolderCheck:
 
     folder = Path(folder)
     check = FolderCheck(folder)
-    entries = read(folder) if (folder / LEDGER_NAME).is_file() else []
+    try:
+        entries = read(folder) if (folder / LEDGER_NAME).is_file() else []
+    except BadInput as error:
+        check.problems.append(Problem("chain", LEDGER_NAME, error.message))
+        entries = []
     check.entries = len(entries)
     check.problems += check_chain(entries)
     latest = current_entries(entries)

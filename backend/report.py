@@ -88,7 +88,7 @@ def build_report(root: str | Path, grid_intensity: float = DEFAULT_GRID_INTENSIT
     root = Path(root).resolve()
     checks = [ledger.check_folder(folder) for folder in ledger.ledger_folders(root)]
     shots = [shot_summary(check.folder, root, grid_intensity) for check in checks
-             if (check.folder / ledger.LEDGER_NAME).is_file()]
+             if (check.folder / ledger.LEDGER_NAME).is_file() and check.entries]
     by_generator = {}
     for name in sorted({shot["generator"] for shot in shots}):
         by_generator[name] = _group([shot for shot in shots if shot["generator"] == name], grid_intensity)

@@ -13,6 +13,7 @@ from genvfx.backend import energy, layers, ledger
 from genvfx.backend.executor import run_job
 from genvfx.backend.jobs import Job
 from genvfx.backend.provenance import channels_sha256
+from genvfx.errors import GenVFXError
 
 
 def _fill(shot, out, **params) -> Job:
@@ -183,3 +184,13 @@ def test_nvml_energy_counters_are_read_as_a_delta(monkeypatch, tmp_path):
     assert usage.energy_joules == pytest.approx(250 + usage.cpu_seconds * energy.watts_per_core())
     assert usage.gpu_seconds == usage.wall_seconds > 0
     assert not energy.EnergyMeter(on_gpu=False, rapl_root=tmp_path).on_gpu  # a CPU job reads no GPU
+
+
+def test_a_damaged_ledger_is_named_and_no_frame_is_chained_to_it(filled, small_shot, capsys):
+    text = (filled / "ledger.jsonl").read_text()
+    (filled / "ledger.jsonl").write_text(text[:-40])  # a write cut short (disk full, power loss)
+    code, output = _verify(filled, capsys)
+    assert code == 1 and "chain: ledger.jsonl" in output and "line 3 is not JSON" in output
+    (filled / "DebrisFill.0002.exr").unlink()
+    with pytest.raises(GenVFXError, match="ends in a damaged line"):
+        run_job(_fill(small_shot, filled))
