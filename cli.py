@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exits 0 when every frame's pixels match its ledger entry and every ledger's chain is whole; "
                     "otherwise exits 1 naming each altered, missing or unrecorded frame.")
     verify.add_argument("dir", help="a job's output folder, or a cache folder (searched recursively)")
+    verify.add_argument("--json", action="store_true", help="print the result as JSON (for pipelines)")
 
     report = commands.add_parser(
         "report", help="write DIR/report.json and a self-contained DIR/report.html (AI use, compute, energy)",

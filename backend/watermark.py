@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -31,12 +32,19 @@ MIN_PIXELS = 256 * 256
 
 @lru_cache(maxsize=1)
 def _library():
+    """The package's encoder and decoder classes, with RivaGAN's ONNX sessions made by
+    genvfx's runtime: on the GPU when there is one, with ``GENVFX_THREADS`` honoured (the
+    package's own loader gives no providers, which ONNX Runtime's GPU build refuses)."""
     try:
-        from imwatermark import WatermarkDecoder, WatermarkEncoder
+        from imwatermark import WatermarkDecoder, WatermarkEncoder, rivaGan
     except ImportError as exc:
         raise GenVFXError("dependency", "Watermarking needs the invisible-watermark package",
                           "pip install 'genvfx[provenance]'") from exc
-    WatermarkEncoder.loadModel()
+    from ..models.runtime import onnx_session
+
+    folder = Path(rivaGan.__file__).parent
+    rivaGan.RivaWatermark.encoder = onnx_session(folder / "rivagan_encoder.onnx").session
+    rivaGan.RivaWatermark.decoder = onnx_session(folder / "rivagan_decoder.onnx").session
     return WatermarkEncoder, WatermarkDecoder
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 from ..backend import ledger
@@ -12,15 +13,19 @@ def main(args) -> int:
     if not folders:
         print(f"genvfx: no genvfx frames or ledger under {args.dir}", file=sys.stderr)
         return 1
-    problems = 0
-    for folder in folders:
-        check = ledger.check_folder(folder)
+    checks = [ledger.check_folder(folder) for folder in folders]
+    problems = sum(len(check.problems) for check in checks)
+    if args.json:
+        print(json.dumps({"verified": not problems, "folders": [
+            {"folder": str(check.folder), "frames": check.frames, "entries": check.entries,
+             "problems": [vars(problem) for problem in check.problems]} for check in checks]}, indent=2))
+        return 1 if problems else 0
+    for check in checks:
         status = "ok" if not check.problems else f"{len(check.problems)} problem(s)"
-        print(f"{folder}: {check.frames} frame(s), {check.entries} ledger entr{'y' if check.entries == 1 else 'ies'}: "
-              f"{status}")
+        print(f"{check.folder}: {check.frames} frame(s), {check.entries} ledger "
+              f"entr{'y' if check.entries == 1 else 'ies'}: {status}")
         for problem in check.problems:
             print(f"  {problem}")
-        problems += len(check.problems)
     if problems:
         print(f"genvfx: verify failed: {problems} problem(s)", file=sys.stderr)
         return 1

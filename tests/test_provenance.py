@@ -77,6 +77,11 @@ def test_a_deleted_frame_fails(filled, capsys):
     (filled / "DebrisFill.0003.exr").unlink()
     code, output = _verify(filled, capsys)
     assert code == 1 and "missing: DebrisFill.0003.exr" in output
+    assert cli.main(["verify", "--json", str(filled)]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert not result["verified"] and result["folders"][0]["problems"] == [
+        {"kind": "missing", "file": "DebrisFill.0003.exr",
+         "detail": "the ledger records this frame but the file is gone"}]
 
 
 def test_a_reordered_or_edited_ledger_fails(filled, capsys):
