@@ -1,6 +1,7 @@
-"""What the Provenance panel shows for a genvfx node: read from the ledger beside the
-node's result (no pixels are read, so it is cheap enough to draw), remembered until
-the ledger changes."""
+"""The Provenance panel's data: what it shows for a genvfx node, read from the ledger
+beside the node's result (no pixels are read, so it is cheap enough to draw),
+remembered until the ledger changes; and the report of the cache, written by the
+backend's Python in the background (a timer collects the result) or at once headless."""
 
 from __future__ import annotations
 
@@ -61,3 +62,59 @@ def node_provenance(node, frame: int) -> dict | None:
         "device": record.get("device", ""),
         "entry": here["hash"] if here else "",
     }
+
+
+_report = {"process": None, "html": "", "status": ""}
+
+
+def report_status() -> str:
+    """What the last report did (or that one is being written)."""
+    return _report["status"]
+
+
+def report_running() -> bool:
+    return _report["process"] is not None
+
+
+def _collect(process) -> None:
+    from ..backend.client import command_result
+
+    try:
+        command_result(process)
+        _report["status"] = f"Report written: {_report['html']}"
+    except GenVFXError as error:
+        _report["status"] = f"Report not written: {error}"
+    _report["process"] = None
+
+
+def _poll():
+    process = _report["process"]
+    if process is None:
+        return None
+    if process.poll() is None:
+        return 0.5
+    _collect(process)
+    for window in bpy.context.window_manager.windows:
+        for area in window.screen.areas:
+            if area.type == "NODE_EDITOR":
+                area.tag_redraw()
+    return None
+
+
+def write_report(context, grid_intensity: float) -> bool:
+    """Start writing ``<cache>/report.html`` and ``report.json``; True when it is done
+    (headless, where it waits), False while it goes on in the background."""
+    from ..backend.client import start_command
+    from . import preferences
+
+    cache = preferences.cache_dir(context)
+    if not os.path.isdir(cache):
+        raise GenVFXError("bad_input", f"No genvfx cache at {cache}", "Generate a node first.")
+    process = start_command(["report", cache, "--grid-intensity", str(grid_intensity)],
+                            python=preferences.backend_python(context))
+    _report.update(process=process, html=os.path.join(cache, "report.html"), status="Writing the report…")
+    if bpy.app.background:
+        _collect(process)
+        return True
+    bpy.app.timers.register(_poll, first_interval=0.5)
+    return False

@@ -49,18 +49,28 @@ BOOTSTRAP_CLI = _IMPORT_PACKAGE + (
 )
 
 
-def run_command(arguments: list[str], python: str | None = None, timeout: float = 600) -> str:
-    """Run ``genvfx ARGUMENTS`` with the backend's Python (Blender's may lack the
-    packages); its output, or a GenVFXError with its last line when it failed."""
+def start_command(arguments: list[str], python: str | None = None) -> subprocess.Popen:
+    """Start ``genvfx ARGUMENTS`` with the backend's Python (Blender's may lack the
+    packages); :func:`command_result` reads how it ended."""
     try:
-        done = subprocess.run([python or sys.executable, "-c", BOOTSTRAP_CLI, str(PACKAGE_ROOT), *arguments],
-                              capture_output=True, text=True, timeout=timeout)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise GenVFXError("worker", f"genvfx {arguments[0]} did not run: {exc}", "Check the backend Python.") from exc
-    if done.returncode != 0:
-        lines = (done.stderr or done.stdout).strip().splitlines() or ["(no output)"]
+        return subprocess.Popen([python or sys.executable, "-c", BOOTSTRAP_CLI, str(PACKAGE_ROOT), *arguments],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    except OSError as exc:
+        raise GenVFXError("worker", f"genvfx {arguments[0]} did not start: {exc}", "Check the backend Python.") from exc
+
+
+def command_result(process: subprocess.Popen, timeout: float | None = None) -> str:
+    """The output of a finished (or, with ``timeout``, awaited) command; a GenVFXError
+    with its last line when it failed."""
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        process.kill()
+        raise GenVFXError("worker", f"The command took longer than {timeout:g} s", "") from exc
+    if process.returncode != 0:
+        lines = (stderr or stdout).strip().splitlines() or ["(no output)"]
         raise GenVFXError("worker", lines[-1].removeprefix("genvfx: error: "), "")
-    return done.stdout
+    return stdout
 
 
 def worker_log_path() -> Path:

@@ -1,9 +1,7 @@
 """Write the AI-use and compute report of the scene's genvfx cache (report.json and a
-self-contained report.html in the cache folder), with the backend's Python."""
+self-contained report.html in the cache folder); see :func:`genvfx.addon.provenance.write_report`."""
 
 from __future__ import annotations
-
-import os
 
 import bpy
 
@@ -19,22 +17,26 @@ class GENVFX_OT_write_report(bpy.types.Operator):
     grid_intensity: bpy.props.FloatProperty(name="Grid Intensity", default=475.0, min=0.0,
                                             description="Grams of CO2e per kWh of your electricity")
 
-    def execute(self, context):
-        from ..addon import preferences
-        from ..backend.client import run_command
+    @classmethod
+    def poll(cls, context):
+        from ..addon.provenance import report_running
 
-        cache = preferences.cache_dir(context)
-        if not os.path.isdir(cache):
-            self.report({"ERROR"}, f"No genvfx cache at {cache}: generate a node first")
-            return {"CANCELLED"}
+        return not report_running()
+
+    def execute(self, context):
+        from ..addon.provenance import report_status, write_report
+
         try:
-            run_command(["report", cache, "--grid-intensity", str(self.grid_intensity)],
-                        python=preferences.backend_python(context))
+            done = write_report(context, self.grid_intensity)
         except GenVFXError as error:
-            self.report({"ERROR"}, f"Report not written: {error}")
+            self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
-        self.report({"INFO"}, f"Report written: {os.path.join(cache, 'report.html')}")
-        return {"FINISHED"}
+        if not done:
+            self.report({"INFO"}, "Writing the report in the background")
+            return {"FINISHED"}
+        failed = report_status().startswith("Report not written")
+        self.report({"ERROR" if failed else "INFO"}, report_status())
+        return {"CANCELLED" if failed else "FINISHED"}
 
 
 classes = (GENVFX_OT_write_report,)

@@ -94,6 +94,7 @@ try:
     provenance = importlib.import_module(addon_id + ".addon.provenance")
     results["provenance"] = provenance.node_provenance(node, 1)
     results["provenance_panel"] = getattr(bpy.types, "NODE_PT_genvfx_provenance", None) is not None
+    results["write_report"] = sorted(bpy.ops.genvfx.write_report())
 
     class Layout:  # records what the panel draws (a UILayout needs a window)
         scale_y = 1.0
@@ -124,7 +125,6 @@ try:
         panel.draw(SimpleNamespace(layout=Layout(drawn[name]), draw_facts=panel.draw_facts),
                    SimpleNamespace(active_node=active, scene=scene))
     results["panel_lines"] = drawn
-    results["write_report"] = sorted(bpy.ops.genvfx.write_report())
     save("filled", render_to(scene, "filled"))
     result_image = node.node_tree.nodes["GenVFX Result"]
     results["result_sockets"] = [s.name for s in result_image.outputs]
@@ -326,7 +326,7 @@ def test_provenance_panel_facts_and_report_button(blender_run):
     assert "Model: genvfx.fill.patchmatch" in lines and "Licence: GPL-3.0-or-later" in lines and "Seed: 0" in lines
     assert any(line.startswith("Generated, frame 1: ") for line in lines)
     assert any(line.startswith("Energy: ") and line.endswith(" Wh") for line in lines)
-    assert lines[-1] == "button genvfx.write_report"
+    assert lines[-2] == "button genvfx.write_report" and lines[-1].startswith("Report written: ")
     assert results["panel_lines"]["none"][0] == "Select a genvfx node"
     report = json.loads((Path(config["cache"]) / "report.json").read_text())
     assert report["verified"] and report["totals"]["frames"] >= 1

@@ -24,7 +24,7 @@ class NODE_PT_genvfx_provenance(bpy.types.Panel):
         return space is not None and getattr(space, "tree_type", "") == "CompositorNodeTree"
 
     def draw(self, context):
-        from ..addon.provenance import node_provenance
+        from ..addon.provenance import node_provenance, report_status
 
         layout = self.layout
         node = context.active_node
@@ -38,6 +38,9 @@ class NODE_PT_genvfx_provenance(bpy.types.Panel):
                 self.draw_facts(layout, facts)
         layout.separator()
         layout.operator("genvfx.write_report", icon="TEXT")
+        status = report_status()
+        if status:
+            layout.label(text=status, icon="ERROR" if status.startswith("Report not") else "CHECKMARK")
 
     @staticmethod
     def draw_facts(layout, facts: dict) -> None:
