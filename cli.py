@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -211,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("genvfx: cancelled", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # piped into head or a closed pager: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 1
 
 
