@@ -6,9 +6,10 @@ Energy is measured, never looked up online:
   over the GPUs this process can see, when a job runs on a GPU;
 - CPU: RAPL's package energy counters (``/sys/class/powercap/intel-rapl:N/energy_uj``,
   AMD too) where the kernel lets this user read them;
-- else an estimate: this process's CPU seconds × a stated power per busy core
-  (``GENVFX_CPU_WATTS_PER_CORE``, default 10 W: a typical desktop or server core at full
-  load).
+- else an estimate: this process's CPU seconds × the CPU's TDP shared among its
+  hardware threads. Give the TDP of your CPU in ``GENVFX_CPU_TDP_WATTS`` (a datasheet
+  figure); without it genvfx takes 10 W a thread (a typical desktop or server CPU at
+  full load), and says so.
 
 Every figure says which method made it. RAPL and NVML count the whole package or GPU, so
 other work running at the same time is counted too; the estimate counts this process only.
@@ -25,14 +26,30 @@ RAPL_ROOT = Path("/sys/class/powercap")
 DEFAULT_GRID_INTENSITY = 475.0  # g CO2e per kWh, for emissions estimates
 GRID_INTENSITY_NOTE = ("Default 475 g CO2e/kWh: about the world-average carbon intensity of electricity "
                        "generation in recent years. Pass --grid-intensity with your grid's or your supplier's figure.")
-DEFAULT_WATTS_PER_CORE = 10.0
+DEFAULT_WATTS_PER_THREAD = 10.0
+
+
+def cpu_tdp() -> tuple[float, bool]:
+    """(the CPU's TDP in watts, whether it was given rather than the default)."""
+    threads = os.cpu_count() or 1
+    try:
+        given = float(os.environ["GENVFX_CPU_TDP_WATTS"])
+        if given > 0:
+            return given, True
+    except (KeyError, ValueError):
+        pass
+    return DEFAULT_WATTS_PER_THREAD * threads, False
 
 
 def watts_per_core() -> float:
-    try:
-        return float(os.environ.get("GENVFX_CPU_WATTS_PER_CORE", DEFAULT_WATTS_PER_CORE))
-    except ValueError:
-        return DEFAULT_WATTS_PER_CORE
+    """The power one busy hardware thread is taken to draw: TDP / threads."""
+    return cpu_tdp()[0] / (os.cpu_count() or 1)
+
+
+def estimate_method() -> str:
+    tdp, given = cpu_tdp()
+    source = "GENVFX_CPU_TDP_WATTS" if given else f"default {DEFAULT_WATTS_PER_THREAD:g} W a thread"
+    return (f"CPU: estimate, process CPU seconds × TDP {tdp:g} W ({source}) / {os.cpu_count() or 1} threads")
 
 
 @dataclass
@@ -139,8 +156,7 @@ class EnergyMeter:
         self.nvml = NvmlCounters() if on_gpu else None
         self.on_gpu = bool(self.nvml)
         parts = ["GPU: NVML energy counter"] if self.on_gpu else []
-        parts.append("CPU: RAPL package counters" if self.rapl else
-                     f"CPU: estimate, process CPU seconds × {watts_per_core():g} W per busy core")
+        parts.append("CPU: RAPL package counters" if self.rapl else estimate_method())
         self.method = "; ".join(parts)
         self._mark = self._read()
 

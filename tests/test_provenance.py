@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -144,12 +145,15 @@ def test_rapl_counters_are_read_across_a_wrap(tmp_path):
 
 
 def test_without_counters_the_estimate_is_stated(tmp_path, monkeypatch):
-    monkeypatch.setenv("GENVFX_CPU_WATTS_PER_CORE", "20")
+    threads = os.cpu_count()
+    default = energy.EnergyMeter(rapl_root=tmp_path / "none")
+    assert f"TDP {10 * threads:g} W (default 10 W a thread) / {threads} threads" in default.method
+    monkeypatch.setenv("GENVFX_CPU_TDP_WATTS", "120")
     meter = energy.EnergyMeter(rapl_root=tmp_path / "none")
     sum(np.arange(2_000_000) ** 2)  # some CPU work
     usage = meter.lap()
-    assert "estimate" in usage.method and "20 W per busy core" in usage.method
-    assert usage.cpu_seconds > 0 and usage.energy_joules == pytest.approx(20 * usage.cpu_seconds)
+    assert usage.method == f"CPU: estimate, process CPU seconds × TDP 120 W (GENVFX_CPU_TDP_WATTS) / {threads} threads"
+    assert usage.cpu_seconds > 0 and usage.energy_joules == pytest.approx(120 / threads * usage.cpu_seconds)
     assert usage.gpu_seconds == 0.0
 
 
