@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from ..errors import BadInput, GenVFXError
@@ -23,17 +22,20 @@ def make(args) -> int:
 
     if not args.dir or not args.out:
         raise BadInput("genvfx proxy needs DIR and --out PROXYDIR", "e.g. genvfx proxy shot_out --out proxies")
-    signer = _signer(args)
-    try:
-        def progress(done: int, total: int) -> None:
-            print(f"\rproxies: {done}/{total} frame(s)", end="", file=sys.stderr, flush=True)
+    from tqdm import tqdm
 
-        written = proxies.make_proxies(args.dir, args.out, args.format, args.scale, args.watermark, signer,
-                                       args.fps, progress)
-    finally:
-        if signer is not None:
-            signer.close()
-    print(file=sys.stderr)
+    signer = _signer(args)
+    with tqdm(desc="proxies", unit="frame", dynamic_ncols=True) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            written = proxies.make_proxies(args.dir, args.out, args.format, args.scale, args.watermark, signer,
+                                           args.fps, progress)
+        finally:
+            if signer is not None:
+                signer.close()
     extras = [name for name, on in (("watermarked", args.watermark), ("signed (C2PA)", signer)) if on]
     print(f"{len(written)} proxy file(s) in {Path(args.out).resolve()}" + (f", {' and '.join(extras)}" if extras else ""))
     return 0
