@@ -36,8 +36,8 @@ def _number(value: float, digits: int = 2) -> str:
 
 
 def _energy(kwh: float) -> str:
-    """kWh, with Wh beside small figures (a preview's frames cost fractions of a Wh)."""
-    return f"{_number(kwh, 4)} kWh" + (f" ({kwh * 1000:.3g} Wh)" if 0 < kwh < 0.01 else "")
+    """kWh; small figures in Wh (a preview's frames cost fractions of a Wh)."""
+    return f"{kwh * 1000:.3g} Wh" if 0 < kwh < 0.01 else f"{_number(kwh, 4)} kWh"
 
 
 def _percent(value: float) -> str:
