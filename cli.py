@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -161,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Subcommands whose module ``commands/<name>.py`` has ``main(args)`` (imported when run).
+SUBCOMMANDS = ("fill", "relight", "collapse", "render", "demo", "verify", "report", "proxy")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -168,38 +173,8 @@ def main(argv: list[str] | None = None) -> int:
             from .backend import worker
 
             return worker.main()
-        if args.command == "fill":
-            from .commands import fill
-
-            return fill.main(args)
-        if args.command == "relight":
-            from .commands import relight
-
-            return relight.main(args)
-        if args.command == "collapse":
-            from .commands import collapse
-
-            return collapse.main(args)
-        if args.command == "render":
-            from .commands import render
-
-            return render.main(args)
-        if args.command == "demo":
-            from .commands import demo
-
-            return demo.main(args)
-        if args.command == "verify":
-            from .commands import verify
-
-            return verify.main(args)
-        if args.command == "report":
-            from .commands import report
-
-            return report.main(args)
-        if args.command == "proxy":
-            from .commands import proxy
-
-            return proxy.main(args)
+        if args.command in SUBCOMMANDS:
+            return importlib.import_module(f".commands.{args.command}", __package__).main(args)
         if args.command == "models":
             from .models import registry
 

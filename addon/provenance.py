@@ -9,7 +9,7 @@ import os
 
 import bpy
 
-from ..backend import ledger
+from ..backend import ledger, sequences
 from ..errors import GenVFXError
 
 _read: dict[str, tuple[tuple[int, int], list[dict]]] = {}
@@ -33,8 +33,6 @@ def _entries(folder: str) -> list[dict]:
 def node_provenance(node, frame: int) -> dict | None:
     """The node's shot: model, licence, seed, generated share (this frame's and the
     shot's), compute and energy; None when the node has no result with a ledger."""
-    from .node_base import _frame_file
-
     if not node.result_pattern:
         return None
     pattern = bpy.path.abspath(node.result_pattern)
@@ -42,8 +40,8 @@ def node_provenance(node, frame: int) -> dict | None:
     if not entries:
         return None
     current = ledger.current_entries(entries)
-    records = sorted((entry["record"] for entry in current.values()), key=lambda record: record["frame"])
-    here = current.get(os.path.basename(_frame_file(pattern, frame)))
+    records = [entry["record"] for entry in ledger.by_frame(entries)]
+    here = current.get(sequences.frame_path(pattern, frame).name)
     record = here["record"] if here else records[-1]
     every = [entry["record"] for entry in entries]
     return {

@@ -102,6 +102,11 @@ def current_entries(entries: list[dict]) -> dict[str, dict]:
     return latest
 
 
+def by_frame(entries: list[dict]) -> list[dict]:
+    """The current entry of each file (see :func:`current_entries`), in frame order."""
+    return sorted(current_entries(entries).values(), key=lambda entry: entry["record"]["frame"])
+
+
 def ledger_folders(root: str | os.PathLike) -> list[Path]:
     """Folders under ``root`` (itself included) that hold a ledger or genvfx frames."""
     root = Path(root).resolve()
@@ -109,7 +114,7 @@ def ledger_folders(root: str | os.PathLike) -> list[Path]:
         raise BadInput(f"Not a folder: {root}", "Give the output folder of a genvfx job, or a cache folder.")
     folders = {path.parent for path in root.rglob(LEDGER_NAME)}
     folders |= {path.parent for path in root.rglob("*.exr") if FRAME_FILE.match(path.name)
-                and _is_genvfx_frame(path)}
+                and path.parent not in folders and _is_genvfx_frame(path)}
     return sorted(folders)
 
 

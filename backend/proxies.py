@@ -40,9 +40,7 @@ def shots(root: str | os.PathLike) -> list[Shot]:
     found = []
     for folder in ledger.ledger_folders(root):
         if (folder / ledger.LEDGER_NAME).is_file():
-            current = ledger.current_entries(ledger.read(folder)).values()
-            entries = sorted((e for e in current if (folder / e["record"]["file"]).is_file()),
-                             key=lambda e: e["record"]["frame"])
+            entries = [e for e in ledger.by_frame(ledger.read(folder)) if (folder / e["record"]["file"]).is_file()]
             if entries:
                 found.append(Shot(folder, entries))
     if not found:

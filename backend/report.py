@@ -26,12 +26,9 @@ COST_FIELDS = ("wall_seconds", "cpu_seconds", "gpu_seconds", "energy_kwh")
 THUMBNAIL_WIDTH = 240
 
 
-def _sum(records: list[dict], name: str) -> float:
-    return float(sum(record.get(name, 0.0) for record in records))
-
-
-def _costs(records: list[dict], grid_intensity: float) -> dict:
-    costs = {name: _sum(records, name) for name in COST_FIELDS}
+def _costs(items: list[dict], grid_intensity: float) -> dict:
+    """The cost fields summed over records (or over shots, which carry the same fields)."""
+    costs = {name: float(sum(item.get(name, 0.0) for item in items)) for name in COST_FIELDS}
     costs["emissions_g"] = costs["energy_kwh"] * grid_intensity
     return costs
 
@@ -46,8 +43,7 @@ def _models(records: list[dict]) -> list[dict]:
 def shot_summary(folder: Path, root: Path, grid_intensity: float) -> dict:
     entries = ledger.read(folder)
     every = [entry["record"] for entry in entries]
-    current = sorted((entry["record"] for entry in ledger.current_entries(entries).values()),
-                     key=lambda record: record["frame"])
+    current = [entry["record"] for entry in ledger.by_frame(entries)]
     generators = sorted({record["generator"] for record in current})
     shares = [{"frame": record["frame"], "share": record["generated_share"]} for record in current]
     return {
@@ -73,10 +69,7 @@ def _group(shots: list[dict], grid_intensity: float) -> dict:
     frames = sum(shot["frames"] for shot in shots)
     share_frames = sum(shot["share_mean"] * shot["frames"] for shot in shots)
     group = {"shots": len(shots), "frames": frames, "entries": sum(shot["entries"] for shot in shots),
-             "share_mean": share_frames / frames if frames else 0.0}
-    for name in COST_FIELDS:
-        group[name] = float(sum(shot[name] for shot in shots))
-    group["emissions_g"] = group["energy_kwh"] * grid_intensity
+             "share_mean": share_frames / frames if frames else 0.0, **_costs(shots, grid_intensity)}
     group["models"] = sorted({(m["id"], m["licence"]) for shot in shots for m in shot["models"]})
     group["models"] = [{"id": model, "licence": licence} for model, licence in group["models"]]
     group["seeds"] = sorted({seed for shot in shots for seed in shot["seeds"]})

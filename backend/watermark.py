@@ -50,6 +50,7 @@ def _library():
 
 
 TAG_BITS = 11
+DATA_POSITIONS = [i for i in range(1, 16) if i & (i - 1)]  # not a power of two: not a parity bit
 
 
 def tag_of(entry_hash: str) -> int:
@@ -69,8 +70,7 @@ def hamming_encode(tag: int) -> np.ndarray:
     """11 data bits as a 16-bit extended Hamming code word: positions 1-15 hold the code
     (parity at 1, 2, 4, 8), position 0 the parity of all."""
     word = np.zeros(16, np.uint8)
-    data_positions = [i for i in range(1, 16) if i & (i - 1)]
-    word[data_positions] = _bits(tag, TAG_BITS)
+    word[DATA_POSITIONS] = _bits(tag, TAG_BITS)
     for parity in (1, 2, 4, 8):
         word[parity] = word[[i for i in range(1, 16) if i & parity and i != parity]].sum() % 2
     word[0] = word[1:].sum() % 2
@@ -89,7 +89,7 @@ def hamming_decode(word: np.ndarray) -> int | None:
         return None  # two bits wrong
     if syndrome:
         word[syndrome] ^= 1
-    return _value(word[[i for i in range(1, 16) if i & (i - 1)]])
+    return _value(word[DATA_POSITIONS])
 
 
 def payload(entry_hash: str) -> bytes:

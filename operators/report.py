@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bpy
 
+from ..backend.energy import DEFAULT_GRID_INTENSITY
 from ..errors import GenVFXError
 
 
@@ -14,7 +15,7 @@ class GENVFX_OT_write_report(bpy.types.Operator):
     bl_description = ("Write report.html and report.json into the genvfx cache: frames generated, the share of the "
                       "screen generated, models and licences, seeds, compute, energy and emissions")
 
-    grid_intensity: bpy.props.FloatProperty(name="Grid Intensity", default=475.0, min=0.0,
+    grid_intensity: bpy.props.FloatProperty(name="Grid Intensity", default=DEFAULT_GRID_INTENSITY, min=0.0,
                                             description="Grams of CO2e per kWh of your electricity")
 
     @classmethod

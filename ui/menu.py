@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import bpy
 
+from . import in_compositor
+
 GENERATIVE_NODES = (
     ("GenVFXDebrisFillNode", "Debris Fill"),
     ("GenVFXRelightNode", "Relight"),
@@ -19,8 +21,7 @@ class NODE_MT_genvfx_generative(bpy.types.Menu):
 
     @classmethod
     def poll(cls, context):
-        space = context.space_data
-        return space is not None and getattr(space, "tree_type", "") == "CompositorNodeTree"
+        return in_compositor(context)
 
     def draw(self, context):
         layout = self.layout
@@ -31,8 +32,7 @@ class NODE_MT_genvfx_generative(bpy.types.Menu):
 
 
 def draw_add_menu(self, context):
-    space = context.space_data
-    if space is None or getattr(space, "tree_type", "") != "CompositorNodeTree":
+    if not in_compositor(context):
         return
     self.layout.separator()
     self.layout.menu(NODE_MT_genvfx_generative.bl_idname, icon="SHADERFX")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import bpy
 
+from . import in_compositor
+
 
 def _is_genvfx(node) -> bool:
     return node is not None and hasattr(node, "result_pattern") and hasattr(node, "generator")
@@ -20,8 +22,7 @@ class NODE_PT_genvfx_provenance(bpy.types.Panel):
 
     @classmethod
     def poll(cls, context):
-        space = context.space_data
-        return space is not None and getattr(space, "tree_type", "") == "CompositorNodeTree"
+        return in_compositor(context)
 
     def draw(self, context):
         from ..addon.provenance import node_provenance, report_status
