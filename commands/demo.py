@@ -38,6 +38,10 @@ from .progress import run_with_progress
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "demo"
 PLATE, MASK = "plate.####.exr", "mask.####.png"
 
+#: The parameters a Debris Fill node sends by default, so that the node in shot.blend
+#: finds the demo's fill in the cache instead of filling again.
+FILL_PARAMS = {"temporal": "propagate", "key_interval": DEFAULT_KEY_INTERVAL}
+
 
 def copy_assets(out: Path) -> tuple[str, str, list[int]]:
     if not sorted(ASSETS.glob("plate.*.exr")):
@@ -166,11 +170,8 @@ def main(args) -> int:
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     plate, mask, frames = copy_assets(out)
-    # the parameters a Debris Fill node sends by default, so that the node in shot.blend
-    # finds these layers in the cache instead of filling again
     job = Job(generator="fill", inputs={"plate": plate, "mask": mask}, frames=frames,
-              cache_dir=str(out / "genvfx_cache"), proxy=args.proxy, device=args.device,
-              params={"temporal": "propagate", "key_interval": DEFAULT_KEY_INTERVAL})
+              cache_dir=str(out / "genvfx_cache"), proxy=args.proxy, device=args.device, params=dict(FILL_PARAMS))
     client = WorkerClient()
     try:
         result = run_with_progress(client, job, "Debris Fill")

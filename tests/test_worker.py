@@ -61,6 +61,7 @@ def test_job_runs_caches_and_records_provenance(client, small_shot, tmp_path):
     events = []
     result = client.run(job, on_event=events.append)
     assert result["computed"] == [1, 2, 3]
+    assert result["energy_kwh"] > 0 and result["energy_method"].startswith(("CPU:", "GPU:"))
     assert result["output_dir"].startswith(str(tmp_path / "cache" / "fill"))
     kinds = [event["type"] for event in events]
     assert "progress" in kinds and kinds.count("frame_done") == 3
