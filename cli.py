@@ -166,21 +166,28 @@ def build_parser() -> argparse.ArgumentParser:
 SUBCOMMANDS = ("fill", "relight", "collapse", "render", "demo", "verify", "report", "proxy")
 
 
+def _run(args) -> int:
+    if args.command == "worker":
+        from .backend import worker
+
+        return worker.main()
+    if args.command in SUBCOMMANDS:
+        return importlib.import_module(f".commands.{args.command}", __package__).main(args)
+    if args.command == "models":
+        from .models import registry
+
+        for manifest in registry.list_models(args.model_path):
+            print(f"{manifest.id:32} {manifest.slot:10} {manifest.framework:10} {manifest.licence:20} {manifest.folder}")
+        return 0
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "worker":
-            from .backend import worker
-
-            return worker.main()
-        if args.command in SUBCOMMANDS:
-            return importlib.import_module(f".commands.{args.command}", __package__).main(args)
-        if args.command == "models":
-            from .models import registry
-
-            for manifest in registry.list_models(args.model_path):
-                print(f"{manifest.id:32} {manifest.slot:10} {manifest.framework:10} {manifest.licence:20} {manifest.folder}")
-            return 0
+        code = _run(args)
+        sys.stdout.flush()  # here, so that a closed pipe is met inside the handlers below
+        return code
     except GenVFXError as error:
         print(f"genvfx: error: {error}", file=sys.stderr)
         return 2
@@ -190,7 +197,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # piped into head or a closed pager: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    return 1
 
 
 if __name__ == "__main__":

@@ -203,3 +203,14 @@ def test_a_damaged_ledger_is_named_and_no_frame_is_chained_to_it(filled, small_s
     (filled / "DebrisFill.0002.exr").unlink()
     with pytest.raises(GenVFXError, match="ends in a damaged line"):
         run_job(_fill(small_shot, filled))
+
+
+def test_verify_into_a_closed_pipe_stops_quietly(filled):
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-m", "genvfx.cli", "verify", str(filled)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # the reader (head, a pager) went away before the first line
+    stderr = child.stderr.read().decode()
+    assert child.wait(120) == 1 and "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
