@@ -132,20 +132,23 @@ def test_the_mark_corrects_one_wrong_bit_and_refuses_two():
         assert hamming_decode(twice) is None
 
 
-def test_detection_tolerates_one_wrong_bit_in_all_and_no_more(monkeypatch):
+def test_detection_tolerates_one_wrong_bit_and_two_doubtful_tag_bits(monkeypatch):
     from genvfx.backend import watermark
 
     entry = "5a3" + "0" * 61
     sent = np.unpackbits(np.frombuffer(watermark.payload(entry), np.uint8))
-    for flipped, expected in (([], True), ([3], True), ([20], True), ([3, 20], False), ([3, 5], False),
-                              ([20, 25], False)):
-        bits = sent.copy()
-        bits[flipped] ^= 1
-        monkeypatch.setattr(watermark, "read_bits", lambda frame, bits=bits: bits)
+    cases = (([], [], True), ([3], [], True), ([20], [], True), ([3, 20], [], False), ([3, 5], [], False),
+             ([20, 25], [], False),  # two sure wrong tag bits: refused
+             ([20, 25], [20, 25], True),  # the same two, the decoder unsure of them: Chase-decoded
+             ([3, 20], [3, 20], False))  # the magic is never guessed at
+    for flipped, doubtful, expected in cases:
+        soft = np.where(sent == 1, 0.9, 0.1).astype(np.float32)
+        soft[flipped] = 1.0 - soft[flipped]
+        soft[doubtful] = np.where(soft[doubtful] > 0.5, 0.56, 0.48)
+        monkeypatch.setattr(watermark, "read_soft", lambda frame, soft=soft: soft)
         found = watermark.detect([np.zeros((256, 256, 3), np.uint8)])
-        assert found.found == expected, flipped
+        assert found.found == expected, (flipped, doubtful)
         assert found.tag == (tag_of(entry) if expected else None)
-
 
 def test_proxies_of_a_cache_given_by_a_relative_path(filled, tmp_path, monkeypatch):
     monkeypatch.chdir(filled.parent)
