@@ -5,7 +5,7 @@ Nothing here imports bpy at module level, so ``import genvfx`` works anywhere; t
 Blender side is imported only when Blender calls :func:`register`.
 """
 
-__version__ = "0.1.0"
+from .version import __version__
 
 
 def register():

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from .backend.energy import DEFAULT_GRID_INTENSITY
+from .backend.provenance.energy import DEFAULT_GRID_INTENSITY
 from .errors import GenVFXError
 
 
@@ -168,7 +168,7 @@ SUBCOMMANDS = ("fill", "relight", "collapse", "render", "demo", "verify", "repor
 
 def _run(args) -> int:
     if args.command == "worker":
-        from .backend import worker
+        from .backend.process import worker
 
         return worker.main()
     if args.command in SUBCOMMANDS:

@@ -192,8 +192,8 @@ class GenVFXCollapseSimNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup)
         """Load the layers, then set the group's ring from the simulation's start frame and
         size, and keep the backend's warnings for the node to show."""
         super().load_result(pattern, frames, proxy, key)
-        from ..backend import layers
-        from ..backend.collapse_shot import HEADER_WARNINGS
+        from ..backend.files import layers
+        from ..backend.generators.collapse import HEADER_WARNINGS
         from ..errors import GenVFXError
         from .collapse_simulation import read_simulation
 

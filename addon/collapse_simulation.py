@@ -25,7 +25,7 @@ CAMERA_TO_BLENDER = np.array(((1.0, 0.0, 0.0), (0.0, 0.0, -1.0), (0.0, 1.0, 0.0)
 
 def simulation_path(pattern: str) -> str:
     """``Collapse.sim.npz`` beside a result's layers (``pattern``: its '#' sequence)."""
-    from ..backend.collapse_shot import SIMULATION_FILE
+    from ..backend.generators.collapse import SIMULATION_FILE
 
     return os.path.join(os.path.dirname(bpy.path.abspath(pattern)), SIMULATION_FILE)
 

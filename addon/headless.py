@@ -121,7 +121,7 @@ def build_demo_scene(plate_pattern: str, mask_pattern: str, frames: list[int], b
     _show(tree, final)
 
     if layers_dir:
-        from ..backend.sequences import existing_frames
+        from ..backend.files.sequences import existing_frames
 
         pattern = os.path.join(os.path.abspath(layers_dir), f"{fill.layer}.####.exr")
         present = [frame for frame in frames if frame in set(existing_frames(pattern))]
@@ -231,7 +231,7 @@ def _save_scene(scene, plate, blend_out: str) -> str:
 def image_node(tree, name: str, pattern: str, frames: list[int], non_color: bool = False):
     """An Image node reading ``pattern`` (a '#' sequence or a single file) so that
     scene frame F shows file frame F."""
-    from ..backend import sequences
+    from ..backend.files import sequences
 
     path = os.path.abspath(pattern)
     is_sequence = sequences.is_sequence(path)

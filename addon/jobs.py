@@ -12,7 +12,7 @@ import os
 import bpy
 
 from ..errors import BadInput, GenVFXError
-from ..backend.jobs import Job
+from ..backend.run.jobs import Job
 from . import bake, preferences
 from .node_base import GenVFXNodeBase
 

@@ -9,7 +9,8 @@ import os
 
 import bpy
 
-from ..backend import ledger, sequences
+from ..backend.provenance import ledger
+from ..backend.files import sequences
 from ..errors import GenVFXError
 
 _read: dict[str, tuple[tuple[int, int], list[dict]]] = {}
@@ -75,7 +76,7 @@ def report_running() -> bool:
 
 
 def _collect(process) -> None:
-    from ..backend.client import command_result
+    from ..backend.process.client import command_result
 
     try:
         command_result(process)
@@ -102,7 +103,7 @@ def _poll():
 def write_report(context, grid_intensity: float) -> bool:
     """Start writing ``<cache>/report.html`` and ``report.json``; True when it is done
     (headless, where it waits), False while it goes on in the background."""
-    from ..backend.client import start_command
+    from ..backend.process.client import start_command
     from . import preferences
 
     cache = preferences.cache_dir(context)

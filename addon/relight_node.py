@@ -231,7 +231,7 @@ class GenVFXRelightNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
 
     def load_result(self, pattern: str, frames: list[int], proxy: float = 1.0, key: str = "") -> None:
         super().load_result(pattern, frames, proxy, key)
-        from ..backend import layers
+        from ..backend.files import layers
         from .node_base import _frame_file
 
         try:

@@ -62,7 +62,7 @@ _routes: dict[str, Route] = {}
 def client(context=None):
     """The session's worker client, (re)made when the preferences changed."""
     global _client, _client_config
-    from ..backend.client import WorkerClient
+    from ..backend.process.client import WorkerClient
 
     python = preferences.backend_python(context)
     folders = preferences.model_folders(context)
@@ -149,7 +149,7 @@ def run(node, job, context=None, on_event=None, timeout: float | None = None) ->
     """Run ``job`` for ``node`` and wait (headless, or ``wait=True``); the node ends
     DONE or ERROR. Returns the job_done event; raises :class:`GenVFXError` (which the
     node shows too). Events of other jobs keep going to their nodes meanwhile."""
-    from ..backend import protocol
+    from ..backend.process import protocol
 
     worker = client(context)
     route = Route(node.id_data.name, node.name, list(job.frames), float(job.proxy))
@@ -231,7 +231,7 @@ def running_jobs() -> list[str]:
 # ----------------------------------------------------------------------------- events
 def apply_event(node, route: Route, event: dict) -> None:
     """Show one worker event on ``node``."""
-    from ..backend import protocol
+    from ..backend.process import protocol
 
     if route.batch is not None:
         _apply_variant_event(node, route.batch, event)
@@ -263,7 +263,8 @@ def apply_event(node, route: Route, event: dict) -> None:
 def _apply_variant_event(node, batch: VariantBatch, event: dict) -> None:
     """One event of a Variants job: progress over the batch; a finished variant becomes a
     thumbnail on the node; the last one to end says how it went."""
-    from ..backend import protocol, sequences
+    from ..backend.process import protocol
+    from ..backend.files import sequences
 
     kind, job_id = event.get("type"), event.get("job_id")
     seed = batch.seeds.get(job_id)
@@ -435,6 +436,6 @@ def unregister() -> None:
 
 
 def worker_log() -> str:
-    from ..backend.client import worker_log_path
+    from ..backend.process.client import worker_log_path
 
     return os.fspath(worker_log_path())

@@ -26,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from photos import write_mask_png, write_plate  # noqa: E402
 
-from genvfx.backend import images, layers  # noqa: E402
-from genvfx.backend.collapse_shot import warp_device  # noqa: E402
-from genvfx.backend.executor import run_job  # noqa: E402
-from genvfx.backend.jobs import Job  # noqa: E402
+from genvfx.backend.files import images, layers  # noqa: E402
+from genvfx.backend.generators.collapse import warp_device  # noqa: E402
+from genvfx.backend.run.executor import run_job  # noqa: E402
+from genvfx.backend.run.jobs import Job  # noqa: E402
 from genvfx.models import fill, registry  # noqa: E402
 from genvfx.models.collapse import CollapseOptions, dust, physics, shot  # noqa: E402
 from genvfx.models.collapse.fracture import fracture  # noqa: E402

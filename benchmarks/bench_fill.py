@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from photos import photo_linear, rect_mask, write_mask_png, write_plate  # noqa: E402
 
-from genvfx.backend.client import WorkerClient  # noqa: E402
-from genvfx.backend.jobs import Job  # noqa: E402
+from genvfx.backend.process.client import WorkerClient  # noqa: E402
+from genvfx.backend.run.jobs import Job  # noqa: E402
 from genvfx.models.fill import fill  # noqa: E402
 
 HOLE = (0.35, 0.40, 0.70, 0.70)  # ~10% of the frame
@@ -54,8 +54,8 @@ def bench_overhead(root: Path, size, frames: int, rounds: int = 3) -> None:
     """The same frames, same seeds, filled by the function alone and through the warm
     worker (reading, hashing, writing EXR, provenance), alternated ``rounds`` times; the
     fastest round of each is kept, as this machine's speed wanders by 10-20 %."""
-    from genvfx.backend.generators import frame_seed
-    from genvfx.backend.images import as_rgba, read_image, read_mask
+    from genvfx.backend.generators.frames import frame_seed
+    from genvfx.backend.files.images import as_rgba, read_image, read_mask
 
     plate, mask = make_shot(root / "overhead", frames, size)
     inputs = [(as_rgba(read_image(plate.replace("####", f"{frame:04d}"))),

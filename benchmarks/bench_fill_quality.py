@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from photos import photo_linear  # noqa: E402
 
-from genvfx.backend import images  # noqa: E402
+from genvfx.backend.files import images  # noqa: E402
 from genvfx.models import colour  # noqa: E402
 from genvfx.models.fill import fill  # noqa: E402
 

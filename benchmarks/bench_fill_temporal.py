@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from photos import photo_linear, rect_mask, write_mask_png, write_plate  # noqa: E402
 from temporal_measures import telea, warp_errors  # noqa: E402
 
-from genvfx.backend import layers  # noqa: E402
-from genvfx.backend.executor import run_job  # noqa: E402
-from genvfx.backend.jobs import Job  # noqa: E402
+from genvfx.backend.files import layers  # noqa: E402
+from genvfx.backend.run.executor import run_job  # noqa: E402
+from genvfx.backend.run.jobs import Job  # noqa: E402
 
 HOLE = (0.35, 0.40, 0.70, 0.70)
 

@@ -26,11 +26,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from throwaway_ca import make_ca_and_signer  # noqa: E402
 
-from genvfx.backend import layers, ledger, proxies  # noqa: E402
-from genvfx.backend.content_credentials import CredentialSigner  # noqa: E402
-from genvfx.backend.provenance import channels_sha256, frame_header  # noqa: E402
-from genvfx.backend.report import build_report  # noqa: E402
-from genvfx.backend.report_html import render  # noqa: E402
+from genvfx.backend.files import layers
+from genvfx.backend.provenance import ledger
+from genvfx.review import proxies  # noqa: E402
+from genvfx.review.content_credentials import CredentialSigner  # noqa: E402
+from genvfx.backend.provenance.record import channels_sha256, frame_header  # noqa: E402
+from genvfx.review.report import build_report  # noqa: E402
+from genvfx.review.report_html import render  # noqa: E402
 
 
 def _frame(size, frame):

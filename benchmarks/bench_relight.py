@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from photos import photo_linear, write_plate  # noqa: E402
 
-from genvfx.backend import layers  # noqa: E402
-from genvfx.backend.executor import run_job  # noqa: E402
-from genvfx.backend.jobs import Job  # noqa: E402
+from genvfx.backend.files import layers  # noqa: E402
+from genvfx.backend.run.executor import run_job  # noqa: E402
+from genvfx.backend.run.jobs import Job  # noqa: E402
 from genvfx.models import registry, relight  # noqa: E402
 from genvfx.models.relight import temporal  # noqa: E402
 

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 from skimage import data
 
-from genvfx.backend import watermark
+from genvfx.review import watermark
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 ENTRY = "b9a1c0ffee" + "0" * 54
@@ -54,7 +54,7 @@ def _half(rgb):
 def _mp4(rgb, crf):
     """Through an H.264 MP4 at ``crf`` (the proxies' own is 18; 23 is FFmpeg's default, what a
     review tool's re-encode might use)."""
-    from genvfx.backend import proxies
+    from genvfx.review import proxies
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "clip.mp4"

@@ -6,8 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from ..backend import layers, sequences
-from ..backend.jobs import Job
+from ..backend.files import layers, sequences
+from ..backend.run.jobs import Job
 from .arguments import numbers
 from .progress import run_and_report
 
@@ -52,7 +52,7 @@ def main(args) -> int:
             print(f"genvfx: warning: {warning}", file=sys.stderr)
     print(f"simulation: {out / 'Collapse.sim.npz'}")
     if args.preview:
-        from ..backend import preview
+        from ..review import preview
 
         movie = preview.write_movie(out / "preview.gif", [sequences.frame_path(result["pattern"], f) for f in frames],
                                     "Collapse", fps=options.fps)

@@ -27,12 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..backend import images, layers, preview, sequences
-from ..backend.energy import DEFAULT_GRID_INTENSITY
+from ..backend.files import images, layers, sequences
+from ..review import preview
+from ..backend.provenance.energy import DEFAULT_GRID_INTENSITY
 from ..models.fill.temporal import DEFAULT_KEY_INTERVAL
-from ..backend.client import WorkerClient
+from ..backend.process.client import WorkerClient
 from ..errors import BadInput
-from ..backend.jobs import Job
+from ..backend.run.jobs import Job
 from .progress import run_with_progress
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "demo"

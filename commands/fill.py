@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..backend import sequences
+from ..backend.files import sequences
 from ..errors import BadInput
-from ..backend.client import WorkerClient
-from ..backend.jobs import Job
+from ..backend.process.client import WorkerClient
+from ..backend.run.jobs import Job
 from ..models.fill.temporal import DEFAULT_KEY_INTERVAL
 from .progress import run_and_report
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..backend import protocol
-from ..backend.client import WorkerClient
-from ..backend.jobs import Job
+from ..backend.process import protocol
+from ..backend.process.client import WorkerClient
+from ..backend.run.jobs import Job
 
 
 def run_with_progress(client: WorkerClient, job: Job, label: str) -> dict:

@@ -11,14 +11,14 @@ from ..errors import BadInput, GenVFXError
 def _signer(args):
     if not args.sign:
         return None
-    from ..backend.content_credentials import CredentialSigner
+    from ..review.content_credentials import CredentialSigner
 
     certificate, key = (Path(p) for p in args.sign)
     return CredentialSigner(certificate, key)
 
 
 def make(args) -> int:
-    from ..backend import proxies
+    from ..review import proxies
 
     if not args.dir or not args.out:
         raise BadInput("genvfx proxy needs DIR and --out PROXYDIR", "e.g. genvfx proxy shot_out --out proxies")
@@ -42,7 +42,7 @@ def make(args) -> int:
 
 
 def detect(args) -> int:
-    from ..backend import proxies, watermark
+    from ..review import proxies, watermark
 
     found = watermark.detect(proxies.read_media(args.detect))
     print(found.describe())
@@ -58,7 +58,7 @@ def detect(args) -> int:
 def _credentials(path: Path, trust_anchors: str | None) -> str:
     """A line on the file's Content Credentials, when it has any and c2pa is installed."""
     try:
-        from ..backend.content_credentials import read_credentials
+        from ..review.content_credentials import read_credentials
 
         info = read_credentials(path, Path(trust_anchors) if trust_anchors else None)
     except GenVFXError as error:  # no manifest, or no c2pa: the watermark is the answer then

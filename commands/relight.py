@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..backend import sequences
-from ..backend.jobs import Job
+from ..backend.files import sequences
+from ..backend.run.jobs import Job
 from .arguments import numbers
 from .progress import run_and_report
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..backend import sequences
+from ..backend.files import sequences
 from ..errors import BadInput
 
 

@@ -6,8 +6,8 @@ import json
 import os
 from pathlib import Path
 
-from ..backend import report_html
-from ..backend.report import build_report, public
+from ..review import report_html
+from ..review.report import build_report, public
 from ..errors import BadInput
 
 

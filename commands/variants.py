@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..backend import images, layers, preview, sequences
+from ..backend.files import images, layers, sequences
+from ..review import preview
 from ..errors import BadInput
-from ..backend.jobs import PROXY_SCALES, Job
+from ..backend.run.jobs import PROXY_SCALES, Job
 from .progress import run_with_progress
 
 MAX_VARIANTS = 16

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ..backend import ledger
+from ..backend.provenance import ledger
 
 
 def main(args) -> int:

@@ -85,7 +85,7 @@ def _print_progress(event: dict) -> None:
         if now - _last_print[0] < 1.0:
             return
         _last_print[0] = now
-        from ..backend.protocol import overall_fraction
+        from ..backend.process.protocol import overall_fraction
 
         print(f"genvfx: frame {event.get('frame')} {overall_fraction(event) * 100:5.1f}%", file=sys.stderr)
     elif kind == "frame_done":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import bpy
 
-from ..backend.energy import DEFAULT_GRID_INTENSITY
+from ..backend.provenance.energy import DEFAULT_GRID_INTENSITY
 from ..errors import GenVFXError
 
 

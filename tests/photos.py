@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from genvfx.backend import layers
+from genvfx.backend.files import layers
 from genvfx.models import colour
 
 

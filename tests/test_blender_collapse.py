@@ -200,7 +200,7 @@ json.dump(results, open(os.path.join(out, "results.json"), "w"), indent=1)
 def tower_shot(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     """The tower plate (scene-linear RGBA EXR) and its mask (8-bit PNG) in ``folder``."""
     import cv2
-    from genvfx.backend import images
+    from genvfx.backend.files import images
     from photos import write_mask_png, write_plate
 
     bpy_root = Path(importlib.util.find_spec("bpy").origin).parent
@@ -236,13 +236,13 @@ def _pixels(run, name):
 
 
 def _rendered(run, frame):
-    from genvfx.backend import images
+    from genvfx.backend.files import images
 
     return images.read_image(str(run["out"] / "render" / f"composite.{frame:04d}.exr"))
 
 
 def _passes(run, frame):
-    from genvfx.backend import layers
+    from genvfx.backend.files import layers
 
     return layers.read_layers(run["results"]["node"]["pattern"].replace("####", f"{frame:04d}"))["Collapse"]
 

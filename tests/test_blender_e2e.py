@@ -364,7 +364,7 @@ def test_an_input_that_is_not_a_file_is_baked(blender_run):
     assert results["generate_baked"] == ["FINISHED"] and results["baked_node"]["state"] == "DONE"
     assert results["output_nodes_left"] == []  # the temporary File Output node is gone
 
-    from genvfx.backend import images
+    from genvfx.backend.files import images
 
     baked = images.read_image(plate_pattern.replace("####", "0001"))
     np.testing.assert_allclose(baked, blender_run["plate"], atol=1e-3)  # identity curves: the plate itself

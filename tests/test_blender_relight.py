@@ -141,7 +141,7 @@ def test_with_the_neutral_light_the_node_gives_the_plate_back(relight_run):
 
 
 def test_moving_the_light_matches_the_backend_formula(relight_run):
-    from genvfx.backend import layers
+    from genvfx.backend.files import layers
     from genvfx.models.relight import Light, intrinsic
     from genvfx.models.relight.light import direction_from_angles
 

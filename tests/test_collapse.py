@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genvfx.backend import images, layers
-from genvfx.backend.executor import run_job
-from genvfx.backend.jobs import Job
+from genvfx.backend.files import images, layers
+from genvfx.backend.run.executor import run_job
+from genvfx.backend.run.jobs import Job
 from genvfx.errors import BadInput
 from genvfx.models.collapse import CollapseOptions, CollapseShot
 from genvfx.models.collapse.fracture import fracture
@@ -230,7 +230,7 @@ def test_cli_rejects_an_empty_mask(tower_files, tmp_path):
 def test_cuda_is_refused_clearly_without_a_gpu():
     import warp as wp
 
-    from genvfx.backend.collapse_shot import warp_device
+    from genvfx.backend.generators.collapse import warp_device
 
     wp.config.quiet = True
     wp.init()

@@ -14,8 +14,7 @@ from PIL import Image
 pytest.importorskip("c2pa")
 
 from genvfx import __version__
-from genvfx.backend.content_credentials import (AI_SOURCE_TYPES, CredentialSigner, read_credentials,
-                                                sign_file)
+from genvfx.review.content_credentials import AI_SOURCE_TYPES, CredentialSigner, read_credentials, sign_file
 from genvfx.errors import BadInput, GenVFXError
 from throwaway_ca import make_ca_and_signer
 

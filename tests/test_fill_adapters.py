@@ -9,11 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from genvfx.backend import layers
+from genvfx.backend.files import layers
 from genvfx.models import colour
 from genvfx.errors import BadInput, GenVFXError
-from genvfx.backend.executor import run_job
-from genvfx.backend.jobs import Job
+from genvfx.backend.run.executor import run_job
+from genvfx.backend.run.jobs import Job
 from genvfx.models import fill, registry
 from genvfx.models.fill.adapters import crop, seam
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genvfx.backend import layers
+from genvfx.backend.files import layers
 from genvfx.errors import BadInput, JobCancelled
-from genvfx.backend.executor import JobEvents, run_job
-from genvfx.backend.jobs import Job
+from genvfx.backend.run.executor import JobEvents, run_job
+from genvfx.backend.run.jobs import Job
 from genvfx.models.fill import temporal
 from genvfx.models.fill.temporal import TemporalOptions
 

@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from genvfx.backend import images, layers
+from genvfx.backend.files import images, layers
 from genvfx.errors import BadInput
 
 from photos import photo_linear, write_plate

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from genvfx import cli
-from genvfx.backend import energy, layers, ledger
-from genvfx.backend.executor import run_job
-from genvfx.backend.jobs import Job
-from genvfx.backend.provenance import channels_sha256
+from genvfx.backend.provenance import energy, ledger
+from genvfx.backend.files import layers
+from genvfx.backend.run.executor import run_job
+from genvfx.backend.run.jobs import Job
+from genvfx.backend.provenance.record import channels_sha256
 from genvfx.errors import GenVFXError
 
 

@@ -11,12 +11,12 @@ import pytest
 from PIL import Image
 
 from genvfx import cli
-from genvfx.backend import ledger
-from genvfx.backend.content_credentials import AI_SOURCE_TYPES, read_credentials
-from genvfx.backend.executor import run_job
-from genvfx.backend.jobs import Job
-from genvfx.backend.proxies import display_frame, read_media
-from genvfx.backend.watermark import hamming_decode, hamming_encode, tag_of
+from genvfx.backend.provenance import ledger
+from genvfx.review.content_credentials import AI_SOURCE_TYPES, read_credentials
+from genvfx.backend.run.executor import run_job
+from genvfx.backend.run.jobs import Job
+from genvfx.review.proxies import display_frame, read_media
+from genvfx.review.watermark import hamming_decode, hamming_encode, tag_of
 from photos import photo_linear, rect_mask, write_mask_png, write_plate
 from throwaway_ca import make_ca_and_signer
 
@@ -133,7 +133,7 @@ def test_the_mark_corrects_one_wrong_bit_and_refuses_two():
 
 
 def test_detection_tolerates_one_wrong_bit_and_two_doubtful_tag_bits(monkeypatch):
-    from genvfx.backend import watermark
+    from genvfx.review import watermark
 
     entry = "5a3" + "0" * 61
     sent = np.unpackbits(np.frombuffer(watermark.payload(entry), np.uint8))

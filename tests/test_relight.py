@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genvfx.backend import layers
+from genvfx.backend.files import layers
 from genvfx.errors import BadInput
 from genvfx.models import registry, relight
 from genvfx.models.relight import intrinsic, measures, temporal
@@ -214,7 +214,7 @@ def test_the_command_relights_with_the_light_given_and_refuses_bad_ones(tmp_path
 
 def test_the_demo_plate_is_all_surface_bar_its_strip_of_sky(estimator):
     """Bright, flat, distant facades are surfaces (their albedo is relit), not sky."""
-    from genvfx.backend import images
+    from genvfx.backend.files import images
     from genvfx.models.relight.estimate import SURFACE
 
     plate = images.as_rgba(images.read_image(Path(__file__).resolve().parents[1] / "assets/demo/plate.0001.exr"))

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from genvfx.backend import layers
+from genvfx.backend.files import layers
 from genvfx.errors import GenVFXError
 from genvfx.models import registry, relight
 from genvfx.models.relight.estimate import SURFACE

@@ -11,9 +11,9 @@ from PIL import Image
 
 from browser import rendered_dom, screenshot
 from genvfx import cli
-from genvfx.backend import ledger
-from genvfx.backend.executor import run_job
-from genvfx.backend.jobs import Job
+from genvfx.backend.provenance import ledger
+from genvfx.backend.run.executor import run_job
+from genvfx.backend.run.jobs import Job
 
 
 @pytest.fixture(scope="module")

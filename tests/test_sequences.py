@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from genvfx.backend import sequences
+from genvfx.backend.files import sequences
 from genvfx.errors import BadInput
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from genvfx import cli
-from genvfx.backend import layers
+from genvfx.backend.files import layers
 
 from photos import photo_linear, rect_mask, write_mask_png, write_plate
 
@@ -71,8 +71,8 @@ def test_variants_differ_in_the_hole_only_and_come_with_a_contact_sheet(shot, tm
 
 
 def test_second_identical_run_computes_nothing(shot, tmp_path):
-    from genvfx.backend.client import WorkerClient
-    from genvfx.backend.jobs import Job
+    from genvfx.backend.process.client import WorkerClient
+    from genvfx.backend.run.jobs import Job
     from genvfx.commands import variants
 
     out = tmp_path / "out"

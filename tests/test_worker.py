@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genvfx.backend import layers, protocol
-from genvfx.backend.client import WorkerClient
+from genvfx.backend.files import layers
+from genvfx.backend.process import protocol
+from genvfx.backend.process.client import WorkerClient
 from genvfx.errors import BadInput, GenVFXError, JobCancelled
-from genvfx.backend.jobs import Job
+from genvfx.backend.run.jobs import Job
 
 from photos import photo_linear, rect_mask, write_mask_png, write_plate
 
@@ -183,8 +184,8 @@ def test_cli_fill_writes_to_out_and_fails_with_one_line(small_shot, tmp_path, ca
 
 
 def test_models_stay_loaded_between_jobs_until_released(small_shot, tmp_path):
-    from genvfx.backend.executor import run_job
-    from genvfx.backend.loaded_models import LoadedModels
+    from genvfx.backend.run.executor import run_job
+    from genvfx.backend.run.loaded_models import LoadedModels
 
     loaded = LoadedModels()
     run_job(fill_job(small_shot, tmp_path, frames=[1]), loaded=loaded)

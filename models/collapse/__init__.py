@@ -9,10 +9,21 @@ over the clean plate (Debris Fill of the building's region).
 
 from __future__ import annotations
 
+from .. import fill, registry
 from .options import CollapseOptions
 from .shot import CollapseShot
 
 #: Collapse Sim's version in cache keys: bump when the passes for the same inputs change.
 GENERATOR_VERSION = "1"
+#: The version of the fill that makes the clean plate (a new one fills again).
+CLEAN_PLATE_FILL_VERSION = fill.GENERATOR_VERSION
+CLEAN_PLATE_FILL_MODEL = "genvfx.fill.patchmatch"
 
-__all__ = ["GENERATOR_VERSION", "CollapseOptions", "CollapseShot"]
+
+def load_clean_plate_fill(manifest, device: str):
+    """Collapse Sim's model is the simulation itself (no weights); what it loads is the
+    embedded Debris Fill, for the clean plate."""
+    return fill.load(registry.find_model(CLEAN_PLATE_FILL_MODEL, slot="fill"), "cpu" if device == "cpu" else device)
+
+
+__all__ = ["CLEAN_PLATE_FILL_VERSION", "GENERATOR_VERSION", "CollapseOptions", "CollapseShot", "load_clean_plate_fill"]

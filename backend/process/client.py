@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Callable
 
 from . import protocol
-from ..errors import GenVFXError, JobCancelled
-from .jobs import Job
+from ...errors import GenVFXError, JobCancelled
+from ..run.jobs import Job
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 

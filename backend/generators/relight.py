@@ -1,4 +1,4 @@
-"""Relight over a job's frames: estimate, smooth along the shot, split with one light.
+"""Relight from files, over a job's frames: estimate, smooth along the shot, split with one light.
 
 The frames are taken in shot order because each frame's estimate is smoothed with the
 one before it (:mod:`genvfx.models.relight.temporal`), read back from the cache when it
@@ -15,8 +15,12 @@ import json
 from dataclasses import dataclass
 from typing import Iterator
 
-from ..errors import BadInput
-from .generators import FramePasses, read_plate
+from ...errors import BadInput
+from ...models import relight
+from ...models.relight import Estimate, Light, temporal
+from ...models.relight.intrinsic import MODES
+from .frames import FramePasses, read_plate
+from .spec import GeneratorSpec
 
 HEADER_NEUTRAL = "genvfx.relight.neutral"
 HEADER_LIGHT = "genvfx.relight.light"
@@ -30,17 +34,13 @@ class RelightOptions:
 
     @classmethod
     def from_params(cls, params: dict) -> "RelightOptions":
-        from ..models.relight import Light
-        from ..models.relight.intrinsic import MODES
-        from ..models.relight.temporal import DEFAULT_STRENGTH
-
         unknown = sorted(set(params) - {"light", "mode", "temporal_strength"})
         if unknown:
             raise BadInput(f"Relight takes no {', '.join(unknown)}", "Leave those settings out.")
         mode = params.get("mode", "recombine")
         if mode not in MODES:
             raise BadInput(f"Unknown relight mode '{mode}'", f"Use one of {', '.join(MODES)}.")
-        strength = float(params.get("temporal_strength", DEFAULT_STRENGTH))
+        strength = float(params.get("temporal_strength", temporal.DEFAULT_STRENGTH))
         if not 0.0 <= strength < 1.0:
             raise BadInput(f"Temporal smoothing must lie in 0-0.99, got {strength}", "0 turns it off.")
         light = params.get("light")
@@ -48,15 +48,10 @@ class RelightOptions:
 
 
 def _from_passes(passes: dict):
-    from ..models.relight import Estimate
-
     return Estimate(normal=passes["Normal"], depth=passes["Depth"], confidence=passes["Confidence"])
 
 
-def run_relight_frames(read, job, todo: list[int], results, progress_for, estimator) -> Iterator[tuple[int, dict]]:
-    from ..models import relight
-    from ..models.relight import temporal
-
+def run_frames(read, job, todo: list[int], results, progress_for, estimator, side) -> Iterator[tuple[int, dict]]:
     options = RelightOptions.from_params(job.params)
     frames = sorted(job.frames)
     wanted = set(todo)
@@ -90,3 +85,13 @@ def run_relight_frames(read, job, todo: list[int], results, progress_for, estima
         yield frame, FramePasses(passes, header)
         # carry what was written (float32 EXR: the same values), not a private copy
         previous = (plate, estimate)
+
+
+SPEC = GeneratorSpec(
+    name="relight", label="Relight", layer="Relight",
+    required_inputs=("plate",), optional_inputs=(),
+    default_model="genvfx.relight.normalnet", version_of=lambda: relight.GENERATOR_VERSION, load_model=relight.load,
+    run_frame=None, run_frames=run_frames,
+    pass_channels={"Normal": ("X", "Y", "Z"), "Depth": ("Z",), "Confidence": ("V",)},
+    generated_basis="the whole frame (every pass is estimated by the model)",
+)

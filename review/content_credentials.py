@@ -27,8 +27,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .. import __version__
 from ..errors import BadInput, GenVFXError
+from ..version import __version__
 
 AI_SOURCE_TYPES = {
     "generated": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",

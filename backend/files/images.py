@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from . import layers
-from ..models import colour
-from ..errors import BadInput
+from ...models import colour
+from ...errors import BadInput
 
 DISPLAY_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 

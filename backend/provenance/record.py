@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from .. import __version__
+from ...version import __version__
 
 HEADER_RECORD = "genvfx.record"
 HEADER_ENTRY = "genvfx.ledger.entry"

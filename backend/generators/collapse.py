@@ -1,4 +1,4 @@
-"""Collapse Sim over a job's frames: prepare the shot once, then render frame by frame.
+"""Collapse Sim from files, over a job's frames: prepare the shot once, then render frame by frame.
 
 The start frame's plate and mask set up the building, its fracture and the simulation
 (:class:`genvfx.models.collapse.CollapseShot`); the clean plate is the start frame
@@ -18,13 +18,16 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import BadInput
-from . import layers
-from .generators import FramePasses, _resize, check_finite, read_plate, read_plate_and_mask
-from .hashing import file_sha256, json_sha256
+from ...errors import BadInput
+from ...models import collapse
+from ...models.collapse import CollapseOptions, CollapseShot
+from ...models.collapse.geometry import LENS_MM, SENSOR_MM
+from .frames import FramePasses, SideFiles, read_plate, read_plate_and_mask, read_rgba
+from .spec import GeneratorSpec
 
 HEADER_WARNINGS = "genvfx.collapse.warnings"
 HEADER_CAMERA = "genvfx.collapse.camera"
+HEADER_CLEAN_PLATE = "genvfx.cleanplate"
 SIMULATION_FILE = "Collapse.sim.npz"
 
 
@@ -44,34 +47,28 @@ def warp_device(device: str) -> str:
     return "cpu"
 
 
-def _clean_plate_path(job, output_dir: Path, content: str) -> Path:
-    folder = Path(job.cache_dir) / "collapse" / "cleanplates" if job.cache_dir and not job.output_dir_override \
-        else output_dir
+def _clean_plate_path(side: SideFiles, content: str) -> Path:
+    folder = side.shared / "cleanplates" if side.shared is not None else side.folder
     return folder / f"Collapse.cleanplate.{content[:16]}.exr"
 
 
-def start_fill(read, job, shot, plate: np.ndarray, output_dir: Path, filler, on_step) -> np.ndarray:
+def start_fill(read, job, shot, plate: np.ndarray, side: SideFiles, filler, on_step) -> np.ndarray:
     """The start frame filled over the building's region: the job's ``clean`` input
     when given, else the embedded Debris Fill, read back when it was made before."""
     start = shot.options.start
     if job.inputs.get("clean"):
-        clean = _resize(check_finite(read.rgba("clean", start), "clean plate", start), float(job.proxy))
+        clean = read_rgba(read, job, "clean", start, "clean plate")
         if clean.shape != plate.shape:
             raise BadInput("The clean plate is not the size of the plate", "Give a clean plate the size of the plate.")
         return clean
-    from ..models.fill import GENERATOR_VERSION
-
-    content = json_sha256({"plate": file_sha256(read.path("plate", start)), "mask": file_sha256(read.path("mask", start)),
-                           "proxy": float(job.proxy), "fill": GENERATOR_VERSION, "reveal": shot.reveal.shape})
-    path = _clean_plate_path(job, output_dir, content)
-    if path.is_file():
-        try:
-            if layers.read_header(path).get("genvfx.cleanplate") == content:
-                return layers.read_layers(path)["CleanPlate"]["Combined"]
-        except BadInput:
-            pass
+    content = side.content(read, ("plate", "mask"), start, proxy=float(job.proxy),
+                           fill=collapse.CLEAN_PLATE_FILL_VERSION, reveal=shot.reveal.shape)
+    path = _clean_plate_path(side, content)
+    made = side.read_layer(path, "CleanPlate", HEADER_CLEAN_PLATE, content)
+    if made is not None:
+        return made["Combined"]
     filled = filler(plate, shot.reveal, seed=shot.options.seed, on_step=on_step)["Combined"]
-    layers.write_layer(path, "CleanPlate", {"Combined": filled}, {"genvfx.cleanplate": content})
+    side.write_layer(path, "CleanPlate", {"Combined": filled}, HEADER_CLEAN_PLATE, content)
     return filled
 
 
@@ -96,16 +93,15 @@ def write_simulation(path: Path, shot) -> Path:
         rotations=sim.rotations.astype(np.float32),
         opacity=sim.opacity.astype(np.float32),
         camera=np.array([camera.width, camera.height, camera.focal], np.float64),
-        lens_mm=np.float64(50.0), sensor_mm=np.float64(36.0),
+        lens_mm=np.float64(LENS_MM), sensor_mm=np.float64(SENSOR_MM),
         ground=np.float64(shot.building.ground), fps=np.float64(shot.options.fps), start=np.int32(shot.options.start),
     )
     os.replace(temporary, path)
     return path
 
 
-def run_collapse_frames(read, job, todo: list[int], results, progress_for, filler) -> Iterator[tuple[int, dict]]:
-    from ..models.collapse import CollapseOptions, CollapseShot
-
+def run_frames(read, job, todo: list[int], results, progress_for, filler, side: SideFiles
+               ) -> Iterator[tuple[int, dict]]:
     options, warnings = CollapseOptions.from_params(job.params)
     options, moved = options.clamp_start(job.frames)
     warnings += moved
@@ -117,11 +113,10 @@ def run_collapse_frames(read, job, todo: list[int], results, progress_for, fille
     shot = CollapseShot.prepare(plate, mask, options, max(job.frames), device=warp_device(job.device),
                                 on_step=lambda stage, step, of: on_step(step, 2 * of))
     warnings += shot.warnings
-    output_dir = results.job.output_dir(results.key)
-    fill = start_fill(read, job, shot, plate, output_dir, filler, lambda step, of: on_step(of + step, 2 * of))
-    write_simulation(output_dir / SIMULATION_FILE, shot)
+    fill = start_fill(read, job, shot, plate, side, filler, lambda step, of: on_step(of + step, 2 * of))
+    write_simulation(side.folder / SIMULATION_FILE, shot)
     header = {HEADER_WARNINGS: json.dumps(warnings),
-              HEADER_CAMERA: json.dumps({"lens_mm": 50.0, "sensor_mm": 36.0, "focal_px": shot.camera.focal,
+              HEADER_CAMERA: json.dumps({"lens_mm": LENS_MM, "sensor_mm": SENSOR_MM, "focal_px": shot.camera.focal,
                                          "ground_m": shot.building.ground, "distance_m": shot.building.distance,
                                          "height_m": float(shot.building.size[1])})}
     for frame in todo:
@@ -133,3 +128,15 @@ def run_collapse_frames(read, job, todo: list[int], results, progress_for, fille
         passes = shot.frame_passes(frame, current, fill)
         step(1, 1)
         yield frame, FramePasses(passes, header, generated=shot.generated_share(frame, passes))
+
+
+SPEC = GeneratorSpec(
+    name="collapse", label="Collapse Sim", layer="Collapse",
+    required_inputs=("plate", "mask"), optional_inputs=("clean",),
+    default_model="genvfx.collapse.sim", version_of=lambda: collapse.GENERATOR_VERSION,
+    load_model=collapse.load_clean_plate_fill,
+    run_frame=None, run_frames=run_frames,
+    pass_channels={"Normal": ("X", "Y", "Z"), "Depth": ("Z",), "Vector": ("X", "Y", "Z", "W"),
+                   "FragmentID": ("V",)},
+    generated_basis="the fragments' and dust's alpha and the revealed clean plate",
+)

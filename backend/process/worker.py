@@ -14,11 +14,12 @@ import sys
 import threading
 import traceback
 
+from ...errors import GenVFXError, JobCancelled
+from ...version import __version__
+from ..run.executor import JobEvents, run_job
+from ..run.jobs import Job
+from ..run.loaded_models import LoadedModels
 from . import protocol
-from ..errors import GenVFXError, JobCancelled
-from .executor import JobEvents, run_job
-from .jobs import Job
-from .loaded_models import LoadedModels
 
 
 class Worker:
@@ -83,8 +84,6 @@ class Worker:
             self.loaded.release()  # a job running now keeps its own reference to its model
             self.send({"type": "released"})
         elif op == "ping":
-            from .. import __version__
-
             self.send({"type": "pong", "pid": os.getpid(), "version": __version__})
         elif op == "shutdown":
             return False

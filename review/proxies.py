@@ -17,9 +17,12 @@ from typing import Callable
 
 import numpy as np
 
-from .. import __version__
+from ..backend.files import layers
+from ..backend.provenance import ledger
 from ..errors import BadInput, GenVFXError
-from . import layers, ledger
+from ..models.colour import to_display_8bit
+from ..version import __version__
+from . import watermark as marks
 
 FORMATS = ("png", "mp4")
 MOVIE_FRAMES_READ = 24
@@ -52,8 +55,6 @@ def shots(root: str | os.PathLike) -> list[Shot]:
 def display_frame(path: Path, scale: float) -> np.ndarray:
     """A frame's Combined pass as 8-bit sRGB (even width and height, for video codecs)."""
     import cv2
-
-    from ..models.colour import to_display_8bit
 
     combined = next(iter(layers.read_layers(path).values()))["Combined"]
     height, width = combined.shape[:2]
@@ -134,8 +135,6 @@ def make_proxies(root: str | os.PathLike, out: str | os.PathLike, fmt: str = "pn
                  on_frame: Callable[[int, int], None] = lambda done, total: None) -> list[Path]:
     """Write the proxies of every shot under ``root`` into ``out`` (a folder per shot when
     there are several); returns the files written."""
-    from . import watermark as marks
-
     if fmt not in FORMATS:
         raise BadInput(f"Unknown proxy format '{fmt}'", "Use png or mp4.")
     if not 0.05 <= scale <= 1.0:
@@ -196,7 +195,5 @@ def read_media(path: str | os.PathLike) -> list[np.ndarray]:
 
 def entries_tagged(root: str | os.PathLike, tag: int) -> list[tuple[Path, dict]]:
     """Ledger entries under ``root`` whose hash carries ``tag`` (a detected mark)."""
-    from .watermark import tag_of
-
     return [(folder, entry) for folder in ledger.ledger_folders(root) if (folder / ledger.LEDGER_NAME).is_file()
-            for entry in ledger.read(folder) if tag_of(entry["hash"]) == tag]
+            for entry in ledger.read(folder) if marks.tag_of(entry["hash"]) == tag]

@@ -25,8 +25,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import BadInput
-from .hashing import json_sha256
+from ...errors import BadInput
+from ..files import layers
+from ..files.hashing import json_sha256
+from .record import HEADER_ENTRY, channels_sha256
 
 LEDGER_NAME = "ledger.jsonl"
 GENESIS = "0" * 64
@@ -119,8 +121,6 @@ def ledger_folders(root: str | os.PathLike) -> list[Path]:
 
 
 def _is_genvfx_frame(path: Path) -> bool:
-    from . import layers
-
     try:
         return any(str(name).startswith("genvfx.") for name in layers.read_header(path))
     except BadInput:
@@ -161,9 +161,6 @@ def check_chain(entries: list[dict]) -> list[Problem]:
 
 def check_folder(folder: str | os.PathLike) -> FolderCheck:
     """Recompute every frame's pixel hash and the chain of ``folder``'s ledger."""
-    from . import layers
-    from .provenance import HEADER_ENTRY, channels_sha256
-
     folder = Path(folder)
     check = FolderCheck(folder)
     try:

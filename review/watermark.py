@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadInput, GenVFXError
+from ..models.runtime import onnx_session
 
 METHOD = "rivaGan"
 MAGIC = 0x6776  # "gv"
@@ -44,8 +45,6 @@ def _library():
     except ImportError as exc:
         raise GenVFXError("dependency", "Watermarking needs the invisible-watermark package",
                           "pip install 'genvfx[provenance]'") from exc
-    from ..models.runtime import onnx_session
-
     folder = Path(rivaGan.__file__).parent
     rivaGan.RivaWatermark.encoder = onnx_session(folder / "rivagan_encoder.onnx").session
     rivaGan.RivaWatermark.decoder = onnx_session(folder / "rivagan_decoder.onnx").session

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..errors import BadInput
+from ...errors import BadInput
 
 HASHES = re.compile(r"#+")
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backend.files import layers
 from ..models.colour import to_display_8bit
 
 
@@ -54,8 +55,6 @@ def write_movie(path: str | Path, frames: list, layer: str = "", fps: float = 24
     already display-encoded), at most ``max_width`` wide, looping."""
     import cv2
     from PIL import Image
-
-    from . import layers
 
     pictures = []
     for frame in frames:

@@ -15,12 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
+from ..backend.files import images, layers
+from ..backend.generators import generator_spec
+from ..backend.provenance import ledger
+from ..backend.provenance.energy import DEFAULT_GRID_INTENSITY, GRID_INTENSITY_NOTE
+from ..backend.provenance.record import created
 from ..errors import GenVFXError
-from . import ledger
-from .energy import DEFAULT_GRID_INTENSITY, GRID_INTENSITY_NOTE
-from .generators import generator_spec
-from .provenance import created
+from ..models.colour import to_display_8bit
+from ..version import __version__
 
 COST_FIELDS = ("wall_seconds", "cpu_seconds", "gpu_seconds", "energy_kwh")
 THUMBNAIL_WIDTH = 240
@@ -118,8 +120,6 @@ def png_data_uri(rgb: np.ndarray) -> str:
 def _thumbnail(rgba: np.ndarray) -> np.ndarray:
     import cv2
 
-    from ..models.colour import to_display_8bit
-
     height, width = rgba.shape[:2]
     size = (THUMBNAIL_WIDTH, max(1, round(height * THUMBNAIL_WIDTH / width)))
     return to_display_8bit(cv2.resize(np.ascontiguousarray(rgba, np.float32), size, interpolation=cv2.INTER_AREA))
@@ -128,8 +128,6 @@ def _thumbnail(rgba: np.ndarray) -> np.ndarray:
 def thumbnails(shot: dict, root: Path, count: int = 3) -> list[dict]:
     """Before (the plate) and after (the frame's Combined) of the first frame, the frame
     with the largest generated share and the last frame, as PNG data URIs."""
-    from . import images, layers
-
     current = shot["_current"]
     if not current:
         return []

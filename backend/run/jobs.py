@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import sequences
-from ..errors import BadInput
-from .generators import generator_spec
-from .hashing import file_sha256, json_sha256
+from ..files import sequences
+from ...errors import BadInput
+from ..generators import generator_spec
+from ..files.hashing import file_sha256, json_sha256
 
 PROXY_SCALES = (0.25, 0.5, 1.0)
 
@@ -95,6 +95,11 @@ class Job:
         if self.output_dir_override:
             return Path(self.output_dir_override)
         return Path(self.cache_dir) / self.generator / key
+
+    def shared_dir(self) -> Path | None:
+        """The generator's folder in the cache, for files kept across keys (e.g. Collapse
+        Sim's clean plates); None when the job writes to a folder of the user's."""
+        return None if self.output_dir_override else Path(self.cache_dir) / self.generator
 
     def frame_path(self, key: str, frame: int) -> Path:
         return self.output_dir(key) / f"{self.layer}.{frame:04d}.exr"

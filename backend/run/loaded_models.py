@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..models import registry
+from ...models import registry
 
 
 class LoadedModels:

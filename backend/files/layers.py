@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import BadInput
+from ...errors import BadInput
 
 RGBA = ("R", "G", "B", "A")
 VECTOR = ("X", "Y", "Z")

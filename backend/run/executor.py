@@ -14,11 +14,14 @@ from typing import Callable
 
 import numpy as np
 
-from . import energy, images, layers, ledger, provenance
-from ..errors import GenVFXError, JobCancelled
+from ...errors import GenVFXError, JobCancelled
+from ...models import registry
+from ..files import images, layers
+from ..generators.frames import SideFiles
+from ..provenance import energy, ledger, record
+from .cache import CachedFrames
 from .jobs import Job
 from .loaded_models import LoadedModels
-from ..models import registry
 
 
 class FrameReader:
@@ -44,16 +47,6 @@ class FrameReader:
         return self._read(images.read_mask, role, frame)
 
 
-def frame_is_current(path: Path, key: str) -> bool:
-    """A cached frame counts only if it is whole and was made for this key."""
-    if not path.is_file():
-        return False
-    try:
-        return layers.read_header(path).get("genvfx.key") == key
-    except GenVFXError:
-        return False
-
-
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -71,21 +64,6 @@ def model_for(job: Job, model_folders: list[str] | None = None) -> registry.Mode
     manifest = registry.find_model(job.model_id, model_folders, slot=job.generator)
     registry.verify(manifest)
     return manifest
-
-
-class CachedFrames:
-    """The frames of a job already written, read back: what generators whose frames depend
-    on each other (a fill carried from its key frames) build on."""
-
-    def __init__(self, job: Job, key: str):
-        self.job, self.key = job, key
-
-    def has(self, frame: int) -> bool:
-        return frame_is_current(self.job.frame_path(self.key, frame), self.key)
-
-    def read(self, frame: int) -> dict[str, np.ndarray]:
-        """``{pass: array}`` of ``frame`` as written (float32, so exactly what was computed)."""
-        return layers.read_layers(self.job.frame_path(self.key, frame))[self.job.layer]
 
 
 class _Progress:
@@ -108,7 +86,7 @@ class _Progress:
         return on_step
 
 
-def _frame_by_frame(read, job: Job, todo: list[int], results, progress_for, model):
+def _frame_by_frame(read, job: Job, todo: list[int], results, progress_for, model, side):
     for frame in todo:
         yield frame, job.spec.run_frame(read, job, frame, progress_for(frame), model)
 
@@ -120,11 +98,11 @@ def _write_frame(job: Job, key: str, frame: int, manifest, input_hashes: dict, p
     file is missing, which a resumed job writes again under a new entry.)"""
     channels = layers.exr_channels(job.layer, passes, job.spec.pass_channels)
     usage = meter.lap()
-    record = provenance.frame_record(
-        job, key, frame, manifest, input_hashes, path.name, provenance.channels_sha256(channels),
-        provenance.generated_share(job, passes), usage, meter.device)
-    entry = ledger.append(path.parent, record)
-    header = provenance.frame_header(record, entry["hash"])
+    entry_record = record.frame_record(
+        job, key, frame, manifest, input_hashes, path.name, record.channels_sha256(channels),
+        record.generated_share(job, passes), usage, meter.device)
+    entry = ledger.append(path.parent, entry_record)
+    header = record.frame_header(entry_record, entry["hash"])
     header.update(getattr(passes, "header", {}))
     layers.write_channels(path, channels, header)
     return usage
@@ -149,6 +127,7 @@ def run_job(job: Job, events: JobEvents | None = None, model_folders: list[str] 
     output_dir = job.output_dir(key)
     reader = FrameReader(job)
     results = CachedFrames(job, key)
+    side = SideFiles(folder=output_dir, shared=job.shared_dir())
     todo = []
     for frame in job.frames:
         if results.has(frame):
@@ -163,7 +142,7 @@ def run_job(job: Job, events: JobEvents | None = None, model_folders: list[str] 
             meter = energy.EnergyMeter(on_gpu=job.device != "cpu")
             model = loaded.get(manifest, job.device, job.spec.load_model)
             produce = job.spec.run_frames or _frame_by_frame
-            for frame, passes in produce(reader, job, todo, results, progress.on_step_for, model):
+            for frame, passes in produce(reader, job, todo, results, progress.on_step_for, model, side):
                 progress.frame = frame
                 path = job.frame_path(key, frame)
                 spent.add(_write_frame(job, key, frame, manifest, input_hashes, passes, path, meter))
