@@ -2,19 +2,20 @@
 
 This folder is at once the Blender extension and the Python package ``genvfx``.
 Nothing here imports bpy at module level, so ``import genvfx`` works anywhere; the
-Blender side is imported only when Blender calls :func:`register`.
+Blender side (:mod:`.registration`, the composition root) is imported only when
+Blender calls :func:`register`.
 """
 
 from .version import __version__
 
 
 def register():
-    from .addon import registration
+    from . import registration
 
     registration.register()
 
 
 def unregister():
-    from .addon import registration
+    from . import registration
 
     registration.unregister()

@@ -162,23 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Subcommands whose module ``commands/<name>.py`` has ``main(args)`` (imported when run).
-SUBCOMMANDS = ("fill", "relight", "collapse", "render", "demo", "verify", "report", "proxy")
+#: Subcommands whose module ``commands/<name>.py`` has ``main(args)`` (imported when run,
+#: so that ``genvfx --help`` loads none of them).
+SUBCOMMANDS = ("fill", "relight", "collapse", "render", "demo", "verify", "report", "proxy", "worker",
+               "models")
 
 
 def _run(args) -> int:
-    if args.command == "worker":
-        from .backend.process import worker
-
-        return worker.main()
     if args.command in SUBCOMMANDS:
         return importlib.import_module(f".commands.{args.command}", __package__).main(args)
-    if args.command == "models":
-        from .models import registry
-
-        for manifest in registry.list_models(args.model_path):
-            print(f"{manifest.id:32} {manifest.slot:10} {manifest.framework:10} {manifest.licence:20} {manifest.folder}")
-        return 0
     return 1
 
 

@@ -25,6 +25,10 @@ import tempfile
 
 import bpy
 
+from ..backend.files import sequences
+from ..errors import GenVFXError
+from .scene_nodes import compositor_trees
+
 # Colour spaces the backend reads the same way Blender does.
 LINEAR_SPACES = {"Linear Rec.709", "scene_linear"}
 DIGITS = re.compile(r"\d+")
@@ -55,13 +59,6 @@ def _sequence_pattern(path: str) -> str | None:
         return None
     run = runs[-1]
     return os.path.join(head, stem[: run.start()] + "#" * len(run.group()) + stem[run.end():] + ext)
-
-
-def _frame_file(pattern: str, frame: int) -> str:
-    head, name = os.path.split(pattern)
-    match = list(re.finditer(r"#+", name))[-1]
-    width = len(match.group())
-    return os.path.join(head, name[: match.start()] + f"{frame:0{width}d}" + name[match.end():])
 
 
 def _colour_space_matches(image, role: str) -> bool:
@@ -101,7 +98,7 @@ def file_pattern(socket, role: str, frames: list[int]) -> str | None:
         return None
     if not node.use_cyclic and any(frame < start or frame >= start + duration for frame in frames):
         return None
-    if not all(os.path.isfile(_frame_file(pattern, frame)) for frame in frames):
+    if not all(os.path.isfile(sequences.frame_path(pattern, frame)) for frame in frames):
         return None
     return pattern
 
@@ -129,7 +126,7 @@ class _RenderState:
         }
         # No file the user set up is written while baking.
         self.muted = []
-        for tree in _compositor_trees(scene):
+        for tree in compositor_trees(scene):
             for node in tree.nodes:
                 if node.bl_idname == "CompositorNodeOutputFile" and not node.mute:
                     node.mute = True
@@ -153,27 +150,11 @@ class _RenderState:
         return False
 
 
-def _compositor_trees(scene):
-    """The scene's compositor tree and every group it uses (recursively)."""
-    root = scene.compositing_node_group
-    found, stack = [], [root] if root else []
-    while stack:
-        tree = stack.pop()
-        if tree in found:
-            continue
-        found.append(tree)
-        stack.extend(node.node_tree for node in tree.nodes
-                     if getattr(node, "node_tree", None) is not None)
-    return found
-
-
 def bake_socket(scene, socket, frames: list[int], directory: str, name: str,
                 is_float: bool = False, on_frame=None) -> str:
     """Render ``socket`` (an output socket in ``scene``'s compositor) to
     ``<directory>/<name>.####.exr`` (scene-linear float RGBA) for ``frames``;
     returns that pattern."""
-    from ..errors import GenVFXError
-
     tree = socket.id_data
     if tree != scene.compositing_node_group:
         # Measured: File Output nodes inside node groups write nothing (Blender 5.0).
@@ -206,7 +187,7 @@ def bake_socket(scene, socket, frames: list[int], directory: str, name: str,
                     raise GenVFXError(
                         "bake", f"Baking the {name} input wrote nothing for frame {frame}",
                         "Check that the input is connected to something the compositor can evaluate.", frame)
-                os.replace(os.path.join(scratch, written[0]), _frame_file(pattern, frame))
+                os.replace(os.path.join(scratch, written[0]), sequences.frame_path(pattern, frame))
                 if on_frame is not None:
                     on_frame(index + 1, len(frames))
         finally:

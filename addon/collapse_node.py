@@ -37,12 +37,19 @@ import math
 import bpy
 from bpy.props import BoolProperty, FloatProperty, FloatVectorProperty, IntProperty, StringProperty
 
+from ..backend.files import layers, sequences
+from ..backend.generators.collapse import HEADER_WARNINGS
+from ..errors import GenVFXError
+from ..models.collapse.shot import REVEAL_GROW, RING_FRAMES
+from .collapse_simulation import read_simulation
+from .frame_range import build_frame_range
+from .group_nodes import RESULT_NODE, clear_colour, generated_switch, link_passes, proxy_scales, set_switches
 from .group_nodes import add_node as _node
 from .group_nodes import add_socket as _socket
-from .group_nodes import clear_colour, generated_switch, link_passes, proxy_scales
 from .group_nodes import math_node as _math
 from .group_nodes import mix_node as _mix
-from .node_base import RESULT_NODE, GenVFXNodeBase, _frame_file, _wrap
+from .node_base import GenVFXNodeBase
+from .scene_nodes import scene_of
 
 PASSES = ("Fragments", "Dust", "CleanPlate", "Depth", "Vector")
 SHUTTER_PER_BLUR = 0.5  # Motion Blur 1 = Blender's default shutter (half a frame)
@@ -53,8 +60,9 @@ VECTOR_PROXY = "GenVFX Vector Proxy "  # + X, Y, Z, W: the motion in plate pixel
 OPTION_PROPERTIES = {"start": "start_frame"}
 
 
-class GenVFXCollapseSimNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
-    """Bring the masked building down: simulated fragments, dust and the clean plate behind"""
+class CollapseSimNode(GenVFXNodeBase):
+    """The Collapse Sim node's group, art direction and job (Blender registers it with its
+    drawing: ``ui/nodes.py``)."""
 
     bl_idname = "GenVFXCollapseSimNode"
     bl_label = "Collapse Sim"
@@ -167,7 +175,7 @@ class GenVFXCollapseSimNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup)
         links.new(gin["Dust Opacity"], dusted.inputs["Factor"])
 
         # Outside the generated frames, and before generating: the plate, empty passes.
-        in_range = self.build_frame_range(tree, (-1150, -1800))
+        in_range = build_frame_range(tree, (-1150, -1800))
         gated = _mix(tree, "RGBA", "GenVFX In Range Image", (700, 0), in_range, gin["Image"], dusted.outputs["Image"],
                      label="Plate / Collapse")
         generated_switch(tree, "Image", gin["Image"], gated, group_out.inputs["Image"], (1000, 100))
@@ -175,7 +183,7 @@ class GenVFXCollapseSimNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup)
         for index, pass_name in enumerate(PASSES):
             source = motion if pass_name == "Vector" else scales[pass_name].outputs["Image"]
             generated_switch(tree, pass_name, clear, source, group_out.inputs[pass_name], (1000, -100 - 150 * index))
-        self.set_switches(tree, False)
+        set_switches(tree, False)
 
     def link_result(self, tree, image_node) -> None:
         link_passes(tree, image_node, PASSES)
@@ -192,13 +200,9 @@ class GenVFXCollapseSimNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup)
         """Load the layers, then set the group's ring from the simulation's start frame and
         size, and keep the backend's warnings for the node to show."""
         super().load_result(pattern, frames, proxy, key)
-        from ..backend.files import layers
-        from ..backend.generators.collapse import HEADER_WARNINGS
-        from ..errors import GenVFXError
-        from .collapse_simulation import read_simulation
-
         try:
-            warnings = json.loads(str(layers.read_header(_frame_file(pattern, min(frames))).get(HEADER_WARNINGS, "[]")))
+            header = layers.read_header(sequences.frame_path(pattern, min(frames)))
+            warnings = json.loads(str(header.get(HEADER_WARNINGS, "[]")))
         except (GenVFXError, ValueError):
             warnings = []
         self.warnings = json.dumps([str(warning) for warning in warnings])
@@ -214,8 +218,6 @@ class GenVFXCollapseSimNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup)
     def set_ring(self, start: int, width: float, height: float) -> None:
         """Where and when the clean plate shows: from frame ``start``, over the ring the
         backend grows round the mask of a ``width``×``height`` plate."""
-        from ..models.collapse.shot import REVEAL_GROW, RING_FRAMES
-
         ring = self.node_tree.nodes[RING]
         ring.inputs[1].default_value = 1.0 / RING_FRAMES
         ring.inputs[2].default_value = -float(start) / RING_FRAMES
@@ -234,8 +236,6 @@ class GenVFXCollapseSimNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup)
 
     def job_params(self) -> dict:
         """The art direction as :class:`genvfx.models.collapse.CollapseOptions` fields."""
-        from .jobs import scene_of
-
         render = scene_of(bpy.context, self).render
         return {
             "start": int(self.start_frame),
@@ -250,44 +250,6 @@ class GenVFXCollapseSimNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup)
             "dust": _tidy(self.dust),
             "fps": _tidy(render.fps / (render.fps_base or 1.0)),
         }
-
-    # ------------------------------------------------------------------- drawing
-    def draw_extra_buttons(self, context, layout) -> None:
-        col = layout.column(align=True)
-        row = col.row(align=True)
-        row.prop(self, "start_frame")
-        row.prop(self, "fragments")
-        row = col.row(align=True)
-        row.prop(self, "height")
-        row.prop(self, "dust")
-        warnings = self.warning_list()
-        if warnings:
-            layout.label(text=f"{len(warnings)} warning(s): see the sidebar (N)", icon="ERROR")
-
-    def draw_buttons_ext(self, context, layout):
-        GenVFXNodeBase.draw_buttons_ext(self, context, layout)  # (not super(): the tests draw through a stand-in)
-        box = layout.box()
-        box.label(text="Art Direction")
-        col = box.column(align=True)
-        col.prop(self, "use_origin")
-        row = col.row(align=True)
-        row.enabled = self.use_origin
-        row.prop(self, "origin", text="")
-        col = box.column(align=True)
-        col.prop(self, "direction_bias")
-        col.prop(self, "speed")
-        col.prop(self, "size_falloff")
-        col.prop(self, "gravity_scale")
-        warnings = self.warning_list()
-        if warnings:
-            box = layout.box()
-            for warning in warnings:
-                for index, line in enumerate(_wrap(warning, 40)):
-                    box.label(text=line, icon="ERROR" if index == 0 else "BLANK1")
-        row = layout.row()
-        row.enabled = bool(self.result_pattern)
-        op = row.operator("genvfx.collapse_import_simulation", icon="MOD_EXPLODE")
-        op.node_name, op.tree_name = self.name, self.id_data.name
 
 
 def _tidy(value: float) -> float:

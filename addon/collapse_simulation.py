@@ -17,6 +17,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
+from ..backend.generators.collapse import SIMULATION_FILE
 from ..errors import BadInput
 
 #: Camera space (x right, y up, -z forward) → Blender world (x right, y forward, z up).
@@ -25,13 +26,11 @@ CAMERA_TO_BLENDER = np.array(((1.0, 0.0, 0.0), (0.0, 0.0, -1.0), (0.0, 1.0, 0.0)
 
 def simulation_path(pattern: str) -> str:
     """``Collapse.sim.npz`` beside a result's layers (``pattern``: its '#' sequence)."""
-    from ..backend.generators.collapse import SIMULATION_FILE
-
     return os.path.join(os.path.dirname(bpy.path.abspath(pattern)), SIMULATION_FILE)
 
 
 def read_simulation(pattern: str) -> dict:
-    """The arrays of the simulation beside ``pattern`` (see backend.collapse_shot.write_simulation)."""
+    """The arrays of the simulation beside ``pattern`` (see genvfx.backend.generators.collapse.write_simulation)."""
     path = simulation_path(pattern)
     if not os.path.isfile(path):
         raise BadInput(f"There is no simulation beside the layers ({path})",

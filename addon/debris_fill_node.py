@@ -19,14 +19,16 @@ mask the output is the live plate, so grading upstream still flows through.
 
 from __future__ import annotations
 
-import bpy
 from bpy.props import EnumProperty, FloatProperty, IntProperty, StringProperty
 
+from ..models.fill import params as fill_params
+from ..models.fill.temporal import DEFAULT_KEY_INTERVAL
+from .frame_range import build_frame_range
+from .group_nodes import RESULT_NODE, clear_colour, generated_switch, link_passes, proxy_scales, set_switches
 from .group_nodes import add_node as _node
 from .group_nodes import add_socket as _socket
-from .group_nodes import link_passes, proxy_scales
 from .group_nodes import socket_by_id as _by_id
-from .node_base import GENERATED_SWITCH, RESULT_NODE, GenVFXNodeBase
+from .node_base import GenVFXNodeBase
 
 PASSES = ("Combined", "Fill", "Mask")
 
@@ -37,8 +39,9 @@ TEMPORAL_MODES = (
 )
 
 
-class GenVFXDebrisFillNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
-    """Fill the masked region of the plate with generated debris or clean plate"""
+class DebrisFillNode(GenVFXNodeBase):
+    """The Debris Fill node's group, settings and job (Blender registers it with its
+    drawing: ``ui/nodes.py``)."""
 
     bl_idname = "GenVFXDebrisFillNode"
     bl_label = "Debris Fill"
@@ -76,7 +79,7 @@ class GenVFXDebrisFillNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
         links.new(scales["Mask"].outputs["Image"], feather.inputs["Image"])
         links.new(group_in.outputs["Edge Feather"], feather.inputs["Size"])
 
-        in_range = self.build_frame_range(tree, (-600, -800))
+        in_range = build_frame_range(tree, (-600, -800))
 
         amount = _node(tree, "ShaderNodeMath", "GenVFX Amount", (-100, -300), label="Mix × Mask")
         amount.operation = "MULTIPLY"
@@ -100,29 +103,13 @@ class GenVFXDebrisFillNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
         links.new(group_in.outputs["Image"], _by_id(mix.inputs, "A_Color"))
         links.new(scales["Combined"].outputs["Image"], _by_id(mix.inputs, "B_Color"))
 
-        clear = _node(tree, "CompositorNodeRGB", "GenVFX Clear", (150, -400), label="Nothing Yet")
-        clear.outputs[0].default_value = (0.0, 0.0, 0.0, 0.0)
-
-        switch_image = _node(tree, "CompositorNodeSwitch", GENERATED_SWITCH + " Image", (450, 100),
-                             label="Generated?")
-        links.new(group_in.outputs["Image"], switch_image.inputs["Off"])
-        links.new(_by_id(mix.outputs, "Result_Color"),
-                  switch_image.inputs["On"])
-        links.new(switch_image.outputs["Image"], group_out.inputs["Image"])
-
-        switch_fill = _node(tree, "CompositorNodeSwitch", GENERATED_SWITCH + " Fill", (450, -150),
-                            label="Generated?")
-        links.new(clear.outputs[0], switch_fill.inputs["Off"])
-        links.new(scales["Fill"].outputs["Image"], switch_fill.inputs["On"])
-        links.new(switch_fill.outputs["Image"], group_out.inputs["Fill"])
-
-        switch_mask = _node(tree, "CompositorNodeSwitch", GENERATED_SWITCH + " Mask", (450, -400),
-                            label="Generated?")
-        links.new(group_in.outputs["Mask"], switch_mask.inputs["Off"])
-        links.new(mask_in_range.outputs["Value"], switch_mask.inputs["On"])
-        links.new(switch_mask.outputs["Image"], group_out.inputs["Mask"])
-
-        self.set_switches(tree, False)
+        clear = clear_colour(tree, (150, -400))
+        generated_switch(tree, "Image", group_in.outputs["Image"], _by_id(mix.outputs, "Result_Color"),
+                         group_out.inputs["Image"], (450, 100))
+        generated_switch(tree, "Fill", clear, scales["Fill"].outputs["Image"], group_out.inputs["Fill"], (450, -150))
+        generated_switch(tree, "Mask", group_in.outputs["Mask"], mask_in_range.outputs["Value"],
+                         group_out.inputs["Mask"], (450, -400))
+        set_switches(tree, False)
 
     def link_result(self, tree, image_node) -> None:
         link_passes(tree, image_node, PASSES)
@@ -130,7 +117,7 @@ class GenVFXDebrisFillNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
     # Over a shot (see models/fill/temporal.py).
     temporal: EnumProperty(name="Shot", items=TEMPORAL_MODES, default="propagate",
                            description="How a frame range is filled")
-    key_interval: IntProperty(name="Key Every", default=12, min=1, soft_max=48,
+    key_interval: IntProperty(name="Key Every", default=DEFAULT_KEY_INTERVAL, min=1, soft_max=48,
                               description="A key frame every this many frames (counted from the range's first)")
     key_frames: StringProperty(name="Key Frames", default="",
                                description="Explicit key frames, e.g. 1,13,25 (overrides Key Every)")
@@ -146,30 +133,12 @@ class GenVFXDebrisFillNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
     def job_params(self, temporal: str = "") -> dict:
         """The fill's parameters: how the shot is treated (``temporal`` overrides the node's
         Shot setting) and, for a generative model, its settings."""
-        temporal = temporal or self.temporal
-        params = {"temporal": temporal}
-        if temporal != "off":
-            keys = [part for part in self.key_frames.replace(" ", "").split(",") if part]
-            if keys:
-                if not all(part.isdigit() for part in keys):
-                    from ..errors import BadInput
-
-                    raise BadInput(f"Cannot read the key frames '{self.key_frames}'",
-                                   "Give frame numbers such as 1,13,25, or clear the field.")
-                params["key_frames"] = sorted({int(part) for part in keys})
-            else:
-                params["key_interval"] = int(self.key_interval)
+        settings = {}
         if self.takes_prompt():
-            if self.prompt:
-                params["prompt"] = self.prompt
-            if self.negative_prompt:
-                params["negative_prompt"] = self.negative_prompt
-            params["strength"] = float(self.strength)
-            if self.steps:
-                params["steps"] = int(self.steps)
-            if self.guidance:
-                params["guidance"] = float(self.guidance)
-        return params
+            settings = {"prompt": self.prompt or None, "negative_prompt": self.negative_prompt or None,
+                        "strength": float(self.strength), "steps": int(self.steps) or None,
+                        "guidance": float(self.guidance) or None}
+        return fill_params.job_params(temporal or self.temporal, self.key_frames, int(self.key_interval), **settings)
 
     def variant_params(self) -> dict:
         """A variant is one frame filled on its own."""
@@ -178,25 +147,3 @@ class GenVFXDebrisFillNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
     def takes_prompt(self) -> bool:
         manifest = self.chosen_model()
         return manifest is not None and manifest.framework == "diffusers"
-
-    def draw_extra_buttons(self, context, layout) -> None:
-        layout.prop(self, "source", text="Source")
-        col = layout.column(align=True)
-        col.prop(self, "temporal", text="")
-        if self.temporal != "off":
-            row = col.row(align=True)
-            row.enabled = not self.key_frames
-            row.prop(self, "key_interval")
-        if self.takes_prompt():
-            col = layout.column(align=True)
-            col.prop(self, "prompt", text="", icon="TEXT")
-            col.prop(self, "negative_prompt", text="", icon="CANCEL")
-            row = col.row(align=True)
-            row.prop(self, "strength")
-            row.prop(self, "steps")
-
-    def draw_buttons_ext(self, context, layout):
-        super().draw_buttons_ext(context, layout)
-        layout.prop(self, "key_frames")
-        if self.takes_prompt():
-            layout.prop(self, "guidance")

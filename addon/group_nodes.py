@@ -1,9 +1,12 @@
-"""Small helpers for building a genvfx node's internal compositor group."""
+"""Small helpers for building a genvfx node's internal compositor group, and the names
+of the group's nodes that Python sets when a result loads."""
 
 from __future__ import annotations
 
-from .node_base import GENERATED_SWITCH
-
+#: The group's CompositorNodeImage that reads the generated layers.
+RESULT_NODE = "GenVFX Result"
+#: Prefix of the Switch nodes between pass-through (off) and the generated layers (on).
+GENERATED_SWITCH = "GenVFX Generated"
 #: Prefix of the Scale nodes that bring a proxy-scale result back to the plate's size.
 PROXY = "GenVFX Proxy "
 
@@ -43,6 +46,14 @@ def proxy_scales(tree, pass_names, location):
         scale.inputs["Type"].default_value = "Relative"
         scales[pass_name] = scale
     return scales
+
+
+def scale_proxies(tree, factor: float) -> None:
+    """Set every proxy Scale node of ``tree`` to ``factor``."""
+    for node in tree.nodes:
+        if node.bl_idname == "CompositorNodeScale" and node.name.startswith(PROXY):
+            node.inputs["X"].default_value = factor
+            node.inputs["Y"].default_value = factor
 
 
 def link_passes(tree, image_node, pass_names) -> None:
@@ -95,10 +106,17 @@ def clear_colour(tree, location):
 
 
 def generated_switch(tree, name, off, on, to_socket, location):
-    """A Switch node named for :data:`~.node_base.GENERATED_SWITCH`: ``off`` before a
-    result is loaded, ``on`` after; its output goes to ``to_socket``."""
+    """A Switch node named for :data:`GENERATED_SWITCH`: ``off`` before a result is
+    loaded, ``on`` after; its output goes to ``to_socket``."""
     switch = add_node(tree, "CompositorNodeSwitch", f"{GENERATED_SWITCH} {name}", location, label="Generated?")
     tree.links.new(off, switch.inputs["Off"])
     tree.links.new(on, switch.inputs["On"])
     tree.links.new(switch.outputs["Image"], to_socket)
     return switch
+
+
+def set_switches(tree, generated: bool) -> None:
+    """Switch the group between pass-through (False) and the generated layers (True)."""
+    for node in tree.nodes:
+        if node.name.startswith(GENERATED_SWITCH):
+            node.inputs["Switch"].default_value = generated

@@ -6,7 +6,9 @@ is stale for the frames asked (its job key differs, or frames are missing), then
 renders the compositor result. :func:`build_demo_scene` makes a scene whose
 compositor reads a plate and a mask sequence through a Debris Fill node,
 :func:`build_collapse_scene` one through a Collapse Sim node.
-Both need the ``bpy`` module (or ``blender -b``); ``cli.py`` calls them.
+Both need the ``bpy`` module (or ``blender -b``) with the genvfx classes registered:
+the add-on enabled, or :func:`genvfx.registration.ensure_registered` called first (the
+commands do, through :func:`genvfx.commands.blender.headless`).
 """
 
 from __future__ import annotations
@@ -15,32 +17,18 @@ import os
 
 import bpy
 
+from ..backend.files import sequences
 from ..errors import GenVFXError
-
-
-def ensure_registered() -> None:
-    """Register the genvfx classes unless Blender already has them (add-on enabled)."""
-    from . import registration
-
-    if not registration.is_registered():
-        registration.register()
-
-
-def genvfx_nodes(scene) -> list:
-    """Every genvfx node the scene's compositor evaluates (groups included), upstream first."""
-    from . import bake, jobs
-
-    found = []
-    for tree in reversed(bake._compositor_trees(scene)):
-        found += [node for node in tree.nodes if jobs.is_genvfx_node(node) and not node.mute]
-    return found
+from . import jobs, preferences, session
+from .collapse_node import OPTION_PROPERTIES, CollapseSimNode
+from .debris_fill_node import DebrisFillNode
+from .relight_node import RelightNode
+from .scene_nodes import genvfx_nodes
 
 
 def generate_stale(scene, frames: list[int], log=print) -> list[str]:
     """Generate every genvfx node of ``scene`` that is stale for ``frames``; returns
     the names of the nodes generated."""
-    from . import jobs, preferences, session
-
     context = bpy.context
     generated = []
     for node in genvfx_nodes(scene):
@@ -63,7 +51,6 @@ def render_blend(blend_path: str, frames: list[int] | None = None, out_dir: str 
     Returns the files written. ``save`` writes the updated node state back to the .blend;
     ``after_generate(scene)``, when given, runs between generating and rendering (e.g. to
     move a Relight node's light, which its result sets)."""
-    ensure_registered()
     bpy.ops.wm.open_mainfile(filepath=os.path.abspath(blend_path))
     scene = bpy.context.scene
     if scene.compositing_node_group is None:
@@ -111,20 +98,18 @@ def build_demo_scene(plate_pattern: str, mask_pattern: str, frames: list[int], b
     given, holds an already generated ``DebrisFill.####.exr`` sequence that the node
     shows at once. Saves to ``blend_out`` and returns its absolute path."""
     scene, tree, plate, mask = _plate_and_mask_scene(plate_pattern, mask_pattern, frames)
-    fill = _add_genvfx_node(tree, "GenVFXDebrisFillNode", "Debris Fill", plate, mask, proxy)
+    fill = _add_genvfx_node(tree, DebrisFillNode.bl_idname, "Debris Fill", plate, mask, proxy)
     final = fill
     if relight:
-        final = tree.nodes.new("GenVFXRelightNode")
+        final = tree.nodes.new(RelightNode.bl_idname)
         final.name = "Relight"
         final.location = (150, 0)
         tree.links.new(fill.outputs["Image"], final.inputs["Image"])
     _show(tree, final)
 
     if layers_dir:
-        from ..backend.files.sequences import existing_frames
-
         pattern = os.path.join(os.path.abspath(layers_dir), f"{fill.layer}.####.exr")
-        present = [frame for frame in frames if frame in set(existing_frames(pattern))]
+        present = [frame for frame in frames if frame in set(sequences.existing_frames(pattern))]
         if present:
             fill.load_result(pattern, present, float(proxy))
             fill.state = "DONE"
@@ -142,10 +127,8 @@ def build_collapse_scene(plate_path: str, mask_path: str, frames: list[int], ble
     frame rate, an ``origin`` turns ``use_origin`` on, ``None`` off). Saves to
     ``blend_out`` and returns its absolute path; nothing is generated (:func:`render_blend`
     generates)."""
-    from .collapse_node import OPTION_PROPERTIES
-
     scene, tree, plate, mask = _plate_and_mask_scene(plate_path, mask_path, frames)
-    node = _add_genvfx_node(tree, "GenVFXCollapseSimNode", "Collapse Sim", plate, mask, proxy)
+    node = _add_genvfx_node(tree, CollapseSimNode.bl_idname, "Collapse Sim", plate, mask, proxy)
     node.start_frame = min(frames)
     params = dict(params or {})
     if "fps" in params:
@@ -171,7 +154,6 @@ def build_collapse_scene(plate_path: str, mask_path: str, frames: list[int], ble
 def _plate_and_mask_scene(plate_pattern: str, mask_pattern: str, frames: list[int]):
     """A new file whose scene has frame range ``frames`` and a compositor tree with a
     plate and a mask Image node; returns (scene, tree, plate node, mask node)."""
-    ensure_registered()
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     scene = bpy.context.scene
     frames = sorted(frames)
@@ -231,8 +213,6 @@ def _save_scene(scene, plate, blend_out: str) -> str:
 def image_node(tree, name: str, pattern: str, frames: list[int], non_color: bool = False):
     """An Image node reading ``pattern`` (a '#' sequence or a single file) so that
     scene frame F shows file frame F."""
-    from ..backend.files import sequences
-
     path = os.path.abspath(pattern)
     is_sequence = sequences.is_sequence(path)
     first = str(sequences.frame_path(path, frames[0])) if is_sequence else path

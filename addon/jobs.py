@@ -1,4 +1,4 @@
-"""Turn a genvfx node into a backend :class:`~genvfx.backend.jobs.Job`.
+"""Turn a genvfx node into a backend :class:`~genvfx.backend.run.jobs.Job`.
 
 The node's input sockets become file patterns (used as they are, or baked into the
 cache by :mod:`.bake`); its properties become the job's seed, model, proxy scale and
@@ -11,54 +11,17 @@ import os
 
 import bpy
 
-from ..errors import BadInput, GenVFXError
 from ..backend.run.jobs import Job
+from ..errors import BadInput, GenVFXError
+from ..models import registry
 from . import bake, preferences
-from .node_base import GenVFXNodeBase
-
-
-def is_genvfx_node(node) -> bool:
-    return isinstance(node, GenVFXNodeBase)
+from .scene_nodes import scene_of
 
 
 def scope_frames(scene, scope: str) -> list[int]:
     if scope == "RANGE":
         return list(range(scene.frame_start, scene.frame_end + 1, max(1, scene.frame_step)))
     return [scene.frame_current]
-
-
-def find_node(context, node_name: str = "", tree_name: str = ""):
-    """A genvfx node by name (in ``tree_name``, else the scene's compositor and its
-    groups, else any compositor tree); without a name, the active node."""
-    scene = context.scene
-    if tree_name:
-        tree = bpy.data.node_groups.get(tree_name)
-        trees = [tree] if tree is not None else []
-    else:
-        trees = bake._compositor_trees(scene) if scene else []
-        space = getattr(context, "space_data", None)
-        edit_tree = getattr(space, "edit_tree", None)
-        if edit_tree is not None and edit_tree not in trees:
-            trees.insert(0, edit_tree)
-        trees += [group for group in bpy.data.node_groups
-                  if group.bl_idname == "CompositorNodeTree" and group not in trees]
-    for tree in trees:
-        if node_name:
-            node = tree.nodes.get(node_name)
-        else:
-            node = tree.nodes.active
-        if node is not None and is_genvfx_node(node):
-            return node
-    return None
-
-
-def scene_of(context, node):
-    """The scene whose compositor evaluates ``node``'s tree (the context's first)."""
-    scenes = [context.scene] + [scene for scene in bpy.data.scenes if scene != context.scene]
-    for scene in scenes:
-        if scene is not None and node.id_data in bake._compositor_trees(scene):
-            return scene
-    return context.scene
 
 
 def build_job(context, node, frames: list[int], on_bake=None) -> Job:
@@ -86,7 +49,7 @@ def build_job(context, node, frames: list[int], on_bake=None) -> Job:
         inputs=inputs,
         frames=list(frames),
         cache_dir=cache_dir,
-        params=job_params(node),
+        params=node.job_params(),
         seed=int(node.seed),
         model=node.model_id,
         proxy=node.proxy_scale,
@@ -94,16 +57,8 @@ def build_job(context, node, frames: list[int], on_bake=None) -> Job:
     )
 
 
-def job_params(node) -> dict:
-    """Generator parameters the node carries besides seed/model/proxy (e.g. how a shot is treated)."""
-    getter = getattr(node, "job_params", None)
-    return dict(getter()) if callable(getter) else {}
-
-
 def expected_key(job: Job, model_folders: list[str] | None = None) -> str:
     """The key the worker will give ``job`` (same inputs, model, parameters → same key)."""
-    from ..models import registry
-
     manifest = registry.find_model(job.model_id, model_folders, slot=job.generator)
     return job.key(manifest.hash, job.input_hashes())
 

@@ -1,5 +1,6 @@
 """Add-on preferences: which Python runs the backend, on which device, where the
-cache and the model folders are — and a button that sets the backend up.
+cache and the model folders are — and how the backend is set up (the button's operator
+is ``operators/setup_backend.py``).
 
 Everything here is readable without the add-on being enabled (the ``bpy`` module
 registering the classes itself, tests): :func:`get` falls back to the defaults.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
+import shlex
 import sys
 import tempfile
 
@@ -56,7 +57,7 @@ class GenVFXPreferences(bpy.types.AddonPreferences):
         status = backend_status()
         col.label(text=status, icon="CHECKMARK" if status.startswith("Ready") else "INFO")
         row = col.row()
-        row.operator(GENVFX_OT_setup_backend.bl_idname, icon="CONSOLE")
+        row.operator("genvfx.setup_backend", icon="CONSOLE")
         row.operator("genvfx.release_models", icon="X")
         col.prop(self, "device")
         col.prop(self, "cache_dir")
@@ -124,13 +125,13 @@ def venv_dir() -> str:
         return os.path.join(bpy.utils.user_resource("SCRIPTS", path="genvfx"), "backend-venv")
 
 
-def _venv_python(folder: str) -> str:
+def venv_python(folder: str) -> str:
     return os.path.join(folder, "Scripts", "python.exe") if sys.platform == "win32" else \
         os.path.join(folder, "bin", "python")
 
 
 def setup_commands(folder: str) -> list[list[str]]:
-    python = _venv_python(folder)
+    python = venv_python(folder)
     return [
         [sys.executable, "-m", "venv", folder],
         [python, "-m", "pip", "install", "--upgrade", "pip"],
@@ -139,62 +140,7 @@ def setup_commands(folder: str) -> list[list[str]]:
 
 
 def setup_command_line(folder: str) -> str:
-    import shlex
-
     return " && ".join(shlex.join(command) for command in setup_commands(folder))
 
 
-class GENVFX_OT_setup_backend(bpy.types.Operator):
-    """Create a Python 3.11 environment with the backend's packages (needs online access)"""
-
-    bl_idname = "genvfx.setup_backend"
-    bl_label = "Set up Backend"
-
-    _process = None
-    _timer = None
-
-    def execute(self, context):
-        folder = venv_dir()
-        if not bpy.app.online_access:
-            command = setup_command_line(folder)
-            self.report({"WARNING"}, "Online access is off. Run this in a terminal, then set Backend Python to "
-                        f"{_venv_python(folder)}: {command}")
-            context.window_manager.clipboard = command
-            return {"CANCELLED"}
-        script = "; ".join(
-            f"subprocess.check_call({command!r})" for command in setup_commands(folder))
-        log = os.path.join(folder, "setup.log")
-        os.makedirs(folder, exist_ok=True)
-        with open(log, "w") as handle:
-            self._process = subprocess.Popen([sys.executable, "-c", "import subprocess; " + script],
-                                             stdout=handle, stderr=subprocess.STDOUT)
-        self._folder, self._log = folder, log
-        if bpy.app.background:
-            return self._finish(context, self._process.wait())
-        self._timer = context.window_manager.event_timer_add(1.0, window=context.window)
-        context.window_manager.modal_handler_add(self)
-        self.report({"INFO"}, f"Setting up the backend in {folder} (log: {log})")
-        return {"RUNNING_MODAL"}
-
-    def modal(self, context, event):
-        if event.type == "ESC":
-            self._process.terminate()
-            return self._finish(context, -1)
-        if event.type == "TIMER" and self._process.poll() is not None:
-            return self._finish(context, self._process.returncode)
-        return {"PASS_THROUGH"}
-
-    def _finish(self, context, code):
-        if self._timer is not None:
-            context.window_manager.event_timer_remove(self._timer)
-        if code != 0:
-            self.report({"ERROR"}, f"Backend setup failed (see {self._log})")
-            return {"CANCELLED"}
-        prefs = get(context)
-        if isinstance(prefs, GenVFXPreferences):
-            prefs.python = _venv_python(self._folder)
-        self.report({"INFO"}, "Backend ready")
-        return {"FINISHED"}
-
-
-classes = (GenVFXPreferences, GENVFX_OT_setup_backend)
+classes = (GenVFXPreferences,)

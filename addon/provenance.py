@@ -1,7 +1,8 @@
 """The Provenance panel's data: what it shows for a genvfx node, read from the ledger
 beside the node's result (no pixels are read, so it is cheap enough to draw),
 remembered until the ledger changes; and the report of the cache, written by the
-backend's Python in the background (a timer collects the result) or at once headless."""
+backend's Python in the background (a timer collects the result and tells
+:mod:`.listeners`) or at once headless."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import os
 
 import bpy
 
-from ..backend.provenance import ledger
 from ..backend.files import sequences
+from ..backend.process.client import command_result, start_command
+from ..backend.provenance import ledger
 from ..errors import GenVFXError
+from . import listeners, preferences
 
 _read: dict[str, tuple[tuple[int, int], list[dict]]] = {}
 
@@ -76,8 +79,6 @@ def report_running() -> bool:
 
 
 def _collect(process) -> None:
-    from ..backend.process.client import command_result
-
     try:
         command_result(process)
         _report["status"] = f"Report written: {_report['html']}"
@@ -93,19 +94,13 @@ def _poll():
     if process.poll() is None:
         return 0.5
     _collect(process)
-    for window in bpy.context.window_manager.windows:
-        for area in window.screen.areas:
-            if area.type == "NODE_EDITOR":
-                area.tag_redraw()
+    listeners.notify()
     return None
 
 
 def write_report(context, grid_intensity: float) -> bool:
     """Start writing ``<cache>/report.html`` and ``report.json``; True when it is done
     (headless, where it waits), False while it goes on in the background."""
-    from ..backend.process.client import start_command
-    from . import preferences
-
     cache = preferences.cache_dir(context)
     if not os.path.isdir(cache):
         raise GenVFXError("bad_input", f"No genvfx cache at {cache}", "Generate a node first.")

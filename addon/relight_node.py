@@ -22,15 +22,18 @@ from __future__ import annotations
 
 import json
 
-import bpy
 from bpy.props import FloatProperty, StringProperty
 
+from ..backend.files import layers, sequences
+from ..backend.generators.relight import HEADER_NEUTRAL
+from ..models.relight.light import Light
+from .frame_range import build_frame_range
+from .group_nodes import RESULT_NODE, clear_colour, generated_switch, link_passes, proxy_scales, set_switches
 from .group_nodes import add_node as _node
 from .group_nodes import add_socket as _socket
-from .group_nodes import link_passes, proxy_scales
 from .group_nodes import math_node as _math
 from .group_nodes import socket_by_id as _by_id
-from .node_base import GENERATED_SWITCH, RESULT_NODE, GenVFXNodeBase
+from .node_base import GenVFXNodeBase
 
 PASSES = ("Combined", "Normal", "Albedo", "Shading", "Residual", "Depth")
 SHADING_FLOOR = 1e-4
@@ -76,8 +79,9 @@ def _direct_light(tree, normal, direction, wrap, intensity, colour, prefix, y):
     return _vector_math(tree, "SCALE", f"{prefix} Direct Light", (850, y), colour, strength)
 
 
-class GenVFXRelightNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
-    """Estimate normals, albedo and shading of the plate, and relight it with a movable light"""
+class RelightNode(GenVFXNodeBase):
+    """The Relight node's group, light and job (Blender registers it with its drawing:
+    ``ui/nodes.py``)."""
 
     bl_idname = "GenVFXRelightNode"
     bl_label = "Relight"
@@ -173,27 +177,21 @@ class GenVFXRelightNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
         links.new(plate_alpha.outputs["Alpha"], with_alpha.inputs["Alpha"])
 
         # outside the generated frames, and before generating: the plate, empty passes
-        in_range = self.build_frame_range(tree, (-1150, -1500))
+        in_range = build_frame_range(tree, (-1150, -1500))
         gate = _node(tree, "ShaderNodeMix", "GenVFX In Range Image", (1500, -100), label="Plate / Relit")
         gate.data_type = "RGBA"
         gate.clamp_factor = True
         links.new(in_range, _by_id(gate.inputs, "Factor_Float"))
         links.new(gin["Image"], _by_id(gate.inputs, "A_Color"))
         links.new(with_alpha.outputs["Image"], _by_id(gate.inputs, "B_Color"))
-        switch = _node(tree, "CompositorNodeSwitch", GENERATED_SWITCH + " Image", (1700, 0), label="Generated?")
-        links.new(gin["Image"], switch.inputs["Off"])
-        links.new(_by_id(gate.outputs, "Result_Color"), switch.inputs["On"])
-        links.new(switch.outputs["Image"], group_out.inputs["Image"])
-        clear = _node(tree, "CompositorNodeRGB", "GenVFX Clear", (1400, -900), label="Nothing Yet")
-        clear.outputs[0].default_value = (0.0, 0.0, 0.0, 0.0)
+        generated_switch(tree, "Image", gin["Image"], _by_id(gate.outputs, "Result_Color"), group_out.inputs["Image"],
+                         (1700, 0))
+        clear = clear_colour(tree, (1400, -900))
         for index, pass_name in enumerate(PASSES[1:]):
-            switch = _node(tree, "CompositorNodeSwitch", f"{GENERATED_SWITCH} {pass_name}", (1700, -200 - 150 * index),
-                           label="Generated?")
-            links.new(clear.outputs[0], switch.inputs["Off"])
-            links.new(scales[pass_name].outputs["Image"], switch.inputs["On"])
-            links.new(switch.outputs["Image"], group_out.inputs[pass_name])
+            generated_switch(tree, pass_name, clear, scales[pass_name].outputs["Image"], group_out.inputs[pass_name],
+                             (1700, -200 - 150 * index))
         group_out.location = (1950, 0)
-        self.set_switches(tree, False)
+        set_switches(tree, False)
 
     def link_result(self, tree, image_node) -> None:
         link_passes(tree, image_node, PASSES)
@@ -207,8 +205,6 @@ class GenVFXRelightNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
 
     def apply_light(self, light: dict) -> None:
         """Set the light inputs to ``light`` (a models.relight.Light as a dict)."""
-        from ..models.relight.light import Light
-
         azimuth, elevation = Light.from_dict(light).azimuth_elevation
         self.inputs["Light Direction"].default_value = light["direction"]
         self.inputs["Azimuth"].default_value = azimuth
@@ -231,12 +227,9 @@ class GenVFXRelightNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
 
     def load_result(self, pattern: str, frames: list[int], proxy: float = 1.0, key: str = "") -> None:
         super().load_result(pattern, frames, proxy, key)
-        from ..backend.files import layers
-        from .node_base import _frame_file
-
         try:
-            header = layers.read_header(_frame_file(pattern, sorted(frames)[0]))
-            neutral = json.loads(str(header.get("genvfx.relight.neutral", "")))
+            header = layers.read_header(sequences.frame_path(pattern, min(frames)))
+            neutral = json.loads(str(header.get(HEADER_NEUTRAL, "")))
         except Exception:  # a result without a neutral light keeps the node's light
             return
         if self.light_untouched():
@@ -251,12 +244,6 @@ class GenVFXRelightNode(GenVFXNodeBase, bpy.types.CompositorNodeCustomGroup):
         self.apply_light(neutral)
         self.neutral_light = json.dumps({"light": neutral, "inputs": self.light_values()})
         return True
-
-    def draw_extra_buttons(self, context, layout) -> None:
-        row = layout.row(align=True)
-        row.prop(self, "temporal_strength")
-        op = row.operator("genvfx.relight_reset_light", text="", icon="LOOP_BACK")
-        op.node_name, op.tree_name = self.name, self.id_data.name
 
 
 def _value(value):

@@ -1,11 +1,12 @@
 """One backend worker per Blender session, and the timer that brings its events
 back to the nodes.
 
-The worker is a separate process (:class:`~genvfx.backend.client.WorkerClient`);
+The worker is a separate process (:class:`~genvfx.backend.process.client.WorkerClient`);
 jobs are submitted without waiting, and a ``bpy.app.timers`` callback polls the
-client's event queue (never blocking) and routes each event to the node that asked:
-progress, errors, and on completion the node's internal Image node is pointed at the
-cached EXR sequence. Headless, :func:`run` simply waits for the job.
+client's event queue (never blocking) and routes each event to the node that asked
+(:mod:`.routing`: progress, errors, and on completion the node's internal Image node
+pointed at the cached EXR sequence), then tells :mod:`.listeners` (the status bar).
+Headless, :func:`run` simply waits for the job.
 
 A Variants request (:func:`submit_variants`, :func:`run_variants`) is a batch of jobs,
 one a seed, on one frame; their results become the node's variant thumbnails instead of
@@ -17,41 +18,16 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 
 import bpy
 
+from ..backend.process import protocol
+from ..backend.process.client import WorkerClient, worker_log_path
 from ..errors import GenVFXError, JobCancelled
-from . import preferences
+from . import listeners, preferences, routing
+from .routing import Route
 
 POLL_SECONDS = 0.2
-
-
-@dataclass
-class Route:
-    """Where a job's events go: the node (by tree and node name) and what it asked."""
-
-    tree: str
-    node: str
-    frames: list[int]
-    proxy: float
-    done_frames: list[int] = field(default_factory=list)
-    batch: "VariantBatch | None" = None  # set for the jobs of a Variants request
-
-
-@dataclass
-class VariantBatch:
-    """The jobs of one Variants request (job id -> seed) and how far they are."""
-
-    frame: int
-    seeds: dict[str, int] = field(default_factory=dict)
-    finished: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        return len(self.finished) >= len(self.seeds)
-
 
 _client = None
 _client_config: tuple | None = None
@@ -62,8 +38,6 @@ _routes: dict[str, Route] = {}
 def client(context=None):
     """The session's worker client, (re)made when the preferences changed."""
     global _client, _client_config
-    from ..backend.process.client import WorkerClient
-
     python = preferences.backend_python(context)
     folders = preferences.model_folders(context)
     config = (python, tuple(folders))
@@ -92,9 +66,9 @@ def shutdown() -> None:
         _client.close()
         _client = None
     _routes.clear()
-    if bpy.app.timers.is_registered(_poll):
-        bpy.app.timers.unregister(_poll)
-    _status(None)
+    if bpy.app.timers.is_registered(poll):
+        bpy.app.timers.unregister(poll)
+    listeners.notify()
 
 
 def release_models() -> bool:
@@ -104,6 +78,10 @@ def release_models() -> bool:
     return True
 
 
+def worker_log() -> str:
+    return os.fspath(worker_log_path())
+
+
 # ------------------------------------------------------------------------------- jobs
 def _node(route: Route):
     tree = bpy.data.node_groups.get(route.tree)
@@ -111,10 +89,16 @@ def _node(route: Route):
 
 
 def job_of(node) -> str | None:
-    for job_id, route in _routes.items():
-        if route.tree == node.id_data.name and route.node == node.name:
-            return job_id
-    return None
+    return routing.job_of(_routes, node)
+
+
+def running_jobs() -> list[str]:
+    return list(_routes)
+
+
+def running_job_nodes() -> list:
+    """The node of each running job (a Variants request's node once per seed)."""
+    return [node for node in map(_node, _routes.values()) if node is not None]
 
 
 def _take_over(node, context):
@@ -127,8 +111,8 @@ def _take_over(node, context):
 
 def _watch() -> None:
     """Make sure the timer reports the routed jobs."""
-    if not bpy.app.timers.is_registered(_poll):
-        bpy.app.timers.register(_poll, first_interval=POLL_SECONDS)
+    if not bpy.app.timers.is_registered(poll):
+        bpy.app.timers.register(poll, first_interval=POLL_SECONDS)
 
 
 def submit(node, job, context=None) -> str:
@@ -136,7 +120,7 @@ def submit(node, job, context=None) -> str:
     worker = _take_over(node, context)
     starting = not worker.alive
     job_id = worker.submit(job)
-    _routes[job_id] = Route(node.id_data.name, node.name, list(job.frames), float(job.proxy))
+    _routes[job_id] = Route.of(node, job)
     node.job_id = job_id
     node.state = "RUNNING"
     node.progress = 0.0
@@ -149,10 +133,8 @@ def run(node, job, context=None, on_event=None, timeout: float | None = None) ->
     """Run ``job`` for ``node`` and wait (headless, or ``wait=True``); the node ends
     DONE or ERROR. Returns the job_done event; raises :class:`GenVFXError` (which the
     node shows too). Events of other jobs keep going to their nodes meanwhile."""
-    from ..backend.process import protocol
-
     worker = client(context)
-    route = Route(node.id_data.name, node.name, list(job.frames), float(job.proxy))
+    route = Route.of(node, job)
     node.state, node.progress, node.message = "RUNNING", 0.0, ""
     job_id = worker.submit(job)
     node.job_id = job_id
@@ -174,6 +156,28 @@ def run(node, job, context=None, on_event=None, timeout: float | None = None) ->
     return event
 
 
+def submit_variants(node, jobs: list, context=None) -> list[str]:
+    """Start a Variants request for ``node`` (one job a seed) without waiting; the timer
+    turns each result into a thumbnail. Returns the job ids."""
+    _batch, routes = routing.start_variants(_take_over(node, context), node, jobs)
+    _routes.update(routes)
+    _watch()
+    return [job_id for job_id, _route in routes]
+
+
+def run_variants(node, jobs: list, context=None, on_event=None, timeout: float | None = None) -> list[int]:
+    """Run a Variants request for ``node`` and wait (headless, or ``wait=True``); returns
+    the seeds made. Raises :class:`GenVFXError` when none could be made."""
+    worker = client(context)
+    batch, routes = routing.start_variants(worker, node, jobs)
+    _wait(worker, node, dict(routes), on_event, lambda: batch.complete, timeout,
+          "The variants", "Ask for fewer variants.")
+    seeds = node.variant_seed_list()
+    if not seeds:
+        raise GenVFXError("variants", batch.errors[0], "") if batch.errors else JobCancelled()
+    return seeds
+
+
 def _wait(worker, node, routes: dict, on_event, done, timeout: float | None, what: str, hint: str) -> None:
     """Route the worker's events until ``done()``: those of ``routes`` (job id -> Route) go
     to ``on_event`` and onto ``node``, the others to their own nodes. A timeout or Ctrl+C
@@ -184,34 +188,30 @@ def _wait(worker, node, routes: dict, on_event, done, timeout: float | None, wha
             for event in worker.poll():
                 route = routes.get(event.get("job_id"))
                 if route is None:
-                    _dispatch(event)
+                    routing.dispatch(_routes, event, _node)
                     continue
                 if on_event is not None:
                     on_event(event)
-                apply_event(node, route, event)
+                routing.apply_event(node, route, event)
             if done():
                 break
             if deadline is not None and time.monotonic() > deadline:
                 for job_id in routes:
                     worker.cancel(job_id)
                 error = GenVFXError("timeout", f"{what} took longer than {timeout:.0f} s", hint)
-                _show_error(node, error)
+                routing.show_error(node, error)
                 raise error
             time.sleep(0.05)
     except KeyboardInterrupt:
         for job_id in routes:
             worker.cancel(job_id)
-        _show_error(node, JobCancelled())
+        routing.show_error(node, JobCancelled())
         raise
 
 
 def cancel(job_id: str | None = None) -> list[str]:
     """Ask the worker to stop ``job_id`` (or every job); the 'cancelled' event ends it."""
-    ids = [job_id] if job_id else list(_routes)
-    for ident in list(ids):  # a Variants request stops as a whole
-        route = _routes.get(ident)
-        if route is not None and route.batch is not None:
-            ids += [other for other in route.batch.seeds if other not in ids and other in _routes]
+    ids = routing.request_of(_routes, [job_id] if job_id else list(_routes))
     if _client is not None:
         for ident in ids:
             if ident in _routes:
@@ -224,134 +224,9 @@ def cancel(job_id: str | None = None) -> list[str]:
     return ids
 
 
-def running_jobs() -> list[str]:
-    return list(_routes)
-
-
-# ----------------------------------------------------------------------------- events
-def apply_event(node, route: Route, event: dict) -> None:
-    """Show one worker event on ``node``."""
-    from ..backend.process import protocol
-
-    if route.batch is not None:
-        _apply_variant_event(node, route.batch, event)
-        return
-    kind = event.get("type")
-    if kind == "progress":
-        node.state = "RUNNING"
-        node.progress = protocol.overall_fraction(event)
-        node.message = f"Frame {event.get('frame')}: step {event.get('step')}/{event.get('of')}"
-    elif kind == "frame_done":
-        route.done_frames.append(int(event["frame"]))
-        node.progress = min(1.0, len(route.done_frames) / max(1, len(route.frames)))
-    elif kind == "job_done":
-        frames = [int(frame) for frame in event.get("frames") or route.frames]
-        node.load_result(event["pattern"], frames, route.proxy, event.get("key", ""))
-        node.state, node.progress = "DONE", 1.0
-        computed = len(event.get("computed", frames))
-        node.message = f"{computed} frame(s) generated, {len(frames) - computed} from the cache"
-        node.job_id = ""
-    elif kind == "error":
-        _show_error(node, GenVFXError.from_dict(event))
-    elif kind == "cancelled":
-        node.state = "DONE" if node.result_pattern else "IDLE"
-        node.progress = 0.0
-        node.message = "Cancelled"
-        node.job_id = ""
-
-
-def _apply_variant_event(node, batch: VariantBatch, event: dict) -> None:
-    """One event of a Variants job: progress over the batch; a finished variant becomes a
-    thumbnail on the node; the last one to end says how it went."""
-    from ..backend.process import protocol
-    from ..backend.files import sequences
-
-    kind, job_id = event.get("type"), event.get("job_id")
-    seed = batch.seeds.get(job_id)
-    count = max(1, len(batch.seeds))
-    if kind == "progress":
-        node.state = "RUNNING"
-        node.progress = min(1.0, (len(batch.finished) + protocol.overall_fraction(event)) / count)
-        node.message = f"Variant seed {seed}: step {event.get('step')}/{event.get('of')}"
-        return
-    if kind not in protocol.FINAL_EVENTS or job_id in batch.finished:
-        return
-    batch.finished.append(job_id)
-    node.progress = len(batch.finished) / count
-    if kind == "job_done":
-        node.add_variant(seed, str(sequences.frame_path(event["pattern"], batch.frame)), batch.frame)
-    elif kind == "error":
-        batch.errors.append(str(GenVFXError.from_dict(event)))
-    if batch.complete:
-        _end_variants(node, batch)
-
-
-def _end_variants(node, batch: VariantBatch) -> None:
-    made = len(node.variant_seed_list())
-    if node.job_id and node.job_id not in batch.seeds:
-        return  # another job (Generate) took the node over: it reports from now on
-    node.job_id, node.progress = "", 0.0
-    if batch.errors and not made:
-        node.state, node.message = "ERROR", batch.errors[0]
-        return
-    node.state = "DONE" if node.result_pattern else "IDLE"
-    if not made:
-        node.message = "Cancelled"
-    else:
-        node.message = f"{made} variant(s): pick one in the sidebar (N)"
-        if batch.errors:
-            node.message += f"; {len(batch.errors)} failed: {batch.errors[0]}"
-
-
-def _submit_batch(worker, node, jobs: list) -> tuple[VariantBatch, list[str]]:
-    batch = VariantBatch(frame=int(jobs[0].frames[0]))
-    node.clear_variants()
-    node.state, node.progress, node.message = "RUNNING", 0.0, f"{len(jobs)} variant(s) queued"
-    routes = []
-    for job in jobs:
-        job_id = worker.submit(job)
-        batch.seeds[job_id] = int(job.seed)
-        routes.append((job_id, Route(node.id_data.name, node.name, list(job.frames), float(job.proxy),
-                                     batch=batch)))
-    node.job_id = routes[-1][0]
-    return batch, routes
-
-
-def submit_variants(node, jobs: list, context=None) -> list[str]:
-    """Start a Variants request for ``node`` (one job a seed) without waiting; the timer
-    turns each result into a thumbnail. Returns the job ids."""
-    _batch, routes = _submit_batch(_take_over(node, context), node, jobs)
-    _routes.update(routes)
-    _watch()
-    return [job_id for job_id, _route in routes]
-
-
-def run_variants(node, jobs: list, context=None, on_event=None, timeout: float | None = None) -> list[int]:
-    """Run a Variants request for ``node`` and wait (headless, or ``wait=True``); returns
-    the seeds made. Raises :class:`GenVFXError` when none could be made."""
-    worker = client(context)
-    batch, routes = _submit_batch(worker, node, jobs)
-    _wait(worker, node, dict(routes), on_event, lambda: batch.complete, timeout,
-          "The variants", "Ask for fewer variants.")
-    seeds = node.variant_seed_list()
-    if not seeds:
-        raise GenVFXError("variants", batch.errors[0], "") if batch.errors else JobCancelled()
-    return seeds
-
-
-def _show_error(node, error: GenVFXError) -> None:
-    if isinstance(error, JobCancelled):
-        node.state = "DONE" if node.result_pattern else "IDLE"
-        node.message = "Cancelled"
-    else:
-        node.state = "ERROR"
-        node.message = str(error)
-    node.progress = 0.0
-    node.job_id = ""
-
-
-def _poll():
-    """The timer: route every pending event, redraw; stop when nothing runs."""
+# ------------------------------------------------------------------------------ timer
+def poll():
+    """The timer: route every pending event, tell the listeners; stop when nothing runs."""
     if _client is None:
         _routes.clear()
         return None
@@ -361,58 +236,9 @@ def _poll():
         print(f"genvfx: polling the backend failed: {exc}", file=sys.stderr)
         events = []
     for event in events:
-        _dispatch(event)
-    _status(_status_text())
-    _redraw()
+        routing.dispatch(_routes, event, _node)
+    listeners.notify()
     return POLL_SECONDS if _routes else None
-
-
-def _dispatch(event: dict) -> None:
-    """Route one event to the node whose job it is (events of unknown jobs are dropped)."""
-    job_id = event.get("job_id")
-    route = _routes.get(job_id)
-    if route is None:
-        return
-    node = _node(route)
-    if node is not None:
-        try:
-            apply_event(node, route, event)
-        except Exception as exc:
-            _show_error(node, GenVFXError("internal", f"Could not load the result: {exc}",
-                                          "Generate again; if it repeats, report it."))
-    if event.get("type") in ("job_done", "error", "cancelled"):
-        del _routes[job_id]
-
-
-def _status_text() -> str | None:
-    if not _routes:
-        return None
-    parts = []
-    for route in _routes.values():
-        node = _node(route)
-        if node is not None:
-            parts.append(f"{node.name}: {node.progress * 100:.0f}%")
-    return "genvfx — " + ", ".join(parts) + " (Esc in the node editor or the node's ✕ cancels)"
-
-
-def _status(text: str | None) -> None:
-    wm = bpy.context.window_manager if bpy.context else None
-    if wm is None:
-        return
-    for window in wm.windows:
-        workspace = window.workspace
-        if workspace is not None:
-            workspace.status_text_set(text)
-
-
-def _redraw() -> None:
-    wm = bpy.context.window_manager if bpy.context else None
-    if wm is None:
-        return
-    for window in wm.windows:
-        for area in window.screen.areas:
-            if area.type == "NODE_EDITOR":
-                area.tag_redraw()
 
 
 @bpy.app.handlers.persistent
@@ -421,7 +247,7 @@ def _on_load_pre(*_args) -> None:
     if _routes:
         cancel()
         _routes.clear()
-    _status(None)
+    listeners.notify()
 
 
 def register() -> None:
@@ -433,9 +259,3 @@ def unregister() -> None:
     if _on_load_pre in bpy.app.handlers.load_pre:
         bpy.app.handlers.load_pre.remove(_on_load_pre)
     shutdown()
-
-
-def worker_log() -> str:
-    from ..backend.process.client import worker_log_path
-
-    return os.fspath(worker_log_path())

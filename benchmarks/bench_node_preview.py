@@ -46,7 +46,10 @@ def main() -> None:
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
 
+    from genvfx import registration
     from genvfx.addon import headless, session
+
+    registration.ensure_registered()
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from ..backend.files import layers, sequences
 from ..backend.run.jobs import Job
+from ..models.collapse import CollapseOptions
+from ..review import preview
 from .arguments import numbers
 from .progress import run_and_report
 
@@ -28,8 +30,6 @@ def job_params(args) -> dict:
 
 
 def main(args) -> int:
-    from ..models.collapse import CollapseOptions
-
     plate = str(Path(args.plate).resolve())
     mask = str(Path(args.mask).resolve())
     frames = sequences.resolve_frames(plate, sequences.parse_frames(args.frames))
@@ -52,8 +52,6 @@ def main(args) -> int:
             print(f"genvfx: warning: {warning}", file=sys.stderr)
     print(f"simulation: {out / 'Collapse.sim.npz'}")
     if args.preview:
-        from ..review import preview
-
         movie = preview.write_movie(out / "preview.gif", [sequences.frame_path(result["pattern"], f) for f in frames],
                                     "Collapse", fps=options.fps)
         print(f"preview: {movie}")

@@ -22,19 +22,23 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 
 from ..backend.files import images, layers, sequences
-from ..review import preview
-from ..backend.provenance.energy import DEFAULT_GRID_INTENSITY
-from ..models.fill.temporal import DEFAULT_KEY_INTERVAL
 from ..backend.process.client import WorkerClient
-from ..errors import BadInput
+from ..backend.provenance.energy import DEFAULT_GRID_INTENSITY
 from ..backend.run.jobs import Job
+from ..errors import BadInput
+from ..models.fill.temporal import DEFAULT_KEY_INTERVAL
+from ..models.relight import Light
+from ..review import preview
+from . import blender
 from .progress import run_with_progress
+from .report import write_report
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "demo"
 PLATE, MASK = "plate.####.exr", "mask.####.png"
@@ -95,10 +99,6 @@ def write_contact_sheet(out: Path, plate: str, mask: str, pattern: str, frames: 
 
 def move_demo_light(node) -> None:
     """Swing a Relight node's light from the neutral (fitted) light to the demo's look."""
-    import json
-
-    from ..models.relight import Light
-
     neutral = json.loads(node.neutral_light)["light"]
     azimuth, _ = Light.from_dict(neutral).azimuth_elevation
     node.inputs["Use Angles"].default_value = 1.0
@@ -139,8 +139,7 @@ def run_collapse(out: Path, with_bpy: bool, proxy: float, device: str) -> Path:
     plate, mask = copy_tower(out)
     frames = COLLAPSE_FRAMES
     if with_bpy:
-        from ..addon import headless
-
+        headless = blender.headless()
         blend = headless.build_collapse_scene(plate, mask, frames, str(out / "collapse.blend"), proxy=proxy,
                                               start=COLLAPSE_SETTINGS["start"], params=COLLAPSE_SETTINGS)
         print("Collapse Sim: bringing down the tower in collapse.blend")
@@ -186,8 +185,7 @@ def main(args) -> int:
               "(pip install 'genvfx[blender]' to get them)")
         run_collapse(out, False, args.proxy, args.device)
         return write_demo_report(out)
-    from ..addon import headless
-
+    headless = blender.headless()
     blend = headless.build_demo_scene(plate, mask, frames, str(out / "shot.blend"), proxy=args.proxy, relight=True)
     relit = {}
 
@@ -210,8 +208,6 @@ def main(args) -> int:
 
 
 def write_demo_report(out: Path) -> int:
-    from .report import write_report
-
     _, html, report = write_report(out / "genvfx_cache", DEFAULT_GRID_INTENSITY)
     totals = report["totals"]
     print(f"report: {html} ({totals['frames']} frames generated, {1000 * totals['energy_kwh']:.2f} Wh; "

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..backend.files import sequences
-from ..errors import BadInput
 from ..backend.process.client import WorkerClient
 from ..backend.run.jobs import Job
-from ..models.fill.temporal import DEFAULT_KEY_INTERVAL
+from ..errors import BadInput
+from ..models.fill import params as fill_params
+from . import variants
 from .progress import run_and_report
 
 
@@ -17,29 +18,13 @@ GIVEN_ONLY = ("patch_size", "prompt", "negative_prompt", "strength", "steps", "g
 
 
 def job_params(args) -> dict:
-    """The generator parameters of ``genvfx fill``: how the shot is treated (always written
-    out, so the cache key names the behaviour) and the model settings given."""
+    """The generator parameters of ``genvfx fill``: how the shot is treated and the model
+    settings given (:func:`genvfx.models.fill.params.job_params`)."""
     mode = args.temporal or ("hold" if args.hold else "propagate")
     if args.hold and mode != "hold":
         raise BadInput(f"--hold contradicts --temporal {mode}", "Give one of them.")
-    params = {"temporal": mode}
-    for name in GIVEN_ONLY:
-        value = getattr(args, name, None)
-        if value is not None:
-            params[name] = value
-    if mode == "off":
-        return params
-    if args.key_frames:
-        try:
-            params["key_frames"] = sorted({int(part) for part in args.key_frames.replace(" ", "").split(",") if part})
-        except ValueError:
-            raise BadInput(f"Cannot read the key frames '{args.key_frames}'",
-                           "Give frame numbers such as 1,13,25.") from None
-        if not params["key_frames"]:
-            raise BadInput("No key frames given", "Give frame numbers such as 1,13,25.")
-    elif mode == "propagate" or args.key_interval is not None:
-        params["key_interval"] = DEFAULT_KEY_INTERVAL if args.key_interval is None else args.key_interval
-    return params
+    settings = {name: getattr(args, name, None) for name in GIVEN_ONLY}
+    return fill_params.job_params(mode, args.key_frames, args.key_interval, **settings)
 
 
 def main(args) -> int:
@@ -59,8 +44,6 @@ def main(args) -> int:
 
 def main_variants(args, job: Job, out: Path) -> int:
     """``--variants N``: the first frame N times, seeds seed … seed+N-1, at the proxy scale."""
-    from . import variants
-
     count = variants.check_count(args.variants)
     client = WorkerClient(python=args.python, model_folders=args.model_path)
     try:

@@ -6,20 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import BadInput, GenVFXError
+from ..review import proxies, watermark
+from ..review.content_credentials import CredentialSigner, read_credentials
 
 
 def _signer(args):
     if not args.sign:
         return None
-    from ..review.content_credentials import CredentialSigner
-
     certificate, key = (Path(p) for p in args.sign)
     return CredentialSigner(certificate, key)
 
 
 def make(args) -> int:
-    from ..review import proxies
-
     if not args.dir or not args.out:
         raise BadInput("genvfx proxy needs DIR and --out PROXYDIR", "e.g. genvfx proxy shot_out --out proxies")
     from tqdm import tqdm
@@ -42,8 +40,6 @@ def make(args) -> int:
 
 
 def detect(args) -> int:
-    from ..review import proxies, watermark
-
     found = watermark.detect(proxies.read_media(args.detect))
     print(found.describe())
     if found.tag is not None and args.ledger:
@@ -58,8 +54,6 @@ def detect(args) -> int:
 def _credentials(path: Path, trust_anchors: str | None) -> str:
     """A line on the file's Content Credentials, when it has any and c2pa is installed."""
     try:
-        from ..review.content_credentials import read_credentials
-
         info = read_credentials(path, Path(trust_anchors) if trust_anchors else None)
     except GenVFXError as error:  # no manifest, or no c2pa: the watermark is the answer then
         return f"Content Credentials: none readable ({error.message})"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..backend.files import sequences
 from ..backend.run.jobs import Job
+from ..models.relight import Light
 from .arguments import numbers
 from .progress import run_and_report
 
@@ -14,8 +15,6 @@ def job_params(args) -> dict:
     """``light`` is set when any light option is given (the rest then come from the
     defaults of :class:`~genvfx.models.relight.Light`); without it Combined is the plate
     under the neutral light, i.e. the plate."""
-    from ..models.relight import Light
-
     params = {"mode": args.mode, "temporal_strength": args.temporal_strength}
     given = {"direction": numbers(args.light_dir, "--light-dir", 3, "0.5,0.7,0.5"),
              "colour": numbers(args.light_color, "--light-color", 3, "0.5,0.7,0.5"),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import bpy
 from bpy.props import StringProperty
 
-from ..addon import jobs, session
+from ..addon import session
+from ..addon.scene_nodes import find_node
 
 
 class GENVFX_OT_cancel(bpy.types.Operator):
@@ -23,7 +24,7 @@ class GENVFX_OT_cancel(bpy.types.Operator):
 
     def execute(self, context):
         if self.node_name:
-            node = jobs.find_node(context, self.node_name, self.tree_name)
+            node = find_node(context, self.node_name, self.tree_name)
             job_id = session.job_of(node) if node is not None else None
             if job_id is None:
                 self.report({"WARNING"}, f"'{self.node_name}' is not generating")

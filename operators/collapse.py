@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import bpy
 
-from ..addon import collapse_simulation, jobs
+from ..addon import collapse_simulation
+from ..addon.scene_nodes import scene_of
 from ..errors import GenVFXError
 from .node_target import NodeTarget
 
@@ -34,7 +35,7 @@ class GENVFX_OT_collapse_import_simulation(NodeTarget, bpy.types.Operator):
         except GenVFXError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
-        scene = jobs.scene_of(context, node)
+        scene = scene_of(context, node)
         collection = collapse_simulation.import_simulation(simulation, scene, name=f"{node.name} Simulation")
         frames = simulation["frames"]
         self.report({"INFO"}, f"{collection.name}: {len(simulation['vertex_counts'])} fragments, "

@@ -16,13 +16,11 @@ import bpy
 from bpy.props import EnumProperty
 
 from ..addon import jobs, session
+from ..addon.node_properties import SCOPES
+from ..addon.scene_nodes import scene_of
+from ..backend.process.protocol import overall_fraction
 from ..errors import GenVFXError
 from .node_target import NodeTarget
-
-SCOPES = (
-    ("FRAME", "Current Frame", "Generate the current frame"),
-    ("RANGE", "Frame Range", "Generate the scene's frame range"),
-)
 
 
 class GENVFX_OT_generate(NodeTarget, bpy.types.Operator):
@@ -46,16 +44,10 @@ class GENVFX_OT_generate(NodeTarget, bpy.types.Operator):
         return True
 
     def _job(self, context, node):
-        scene = jobs.scene_of(context, node)
+        scene = scene_of(context, node)
         frames = jobs.scope_frames(scene, self.scope)
         node.state, node.message, node.progress = "RUNNING", "Preparing inputs…", 0.0
         return jobs.build_job(context, node, frames)
-
-    def _fail(self, node, error) -> set[str]:
-        if node is not None:
-            node.state, node.message, node.progress, node.job_id = "ERROR", str(error), 0.0, ""
-        self.report({"ERROR"}, str(error))
-        return {"CANCELLED"}
 
     def execute(self, context):
         node = self.target_node(context)
@@ -64,20 +56,19 @@ class GENVFX_OT_generate(NodeTarget, bpy.types.Operator):
         try:
             job = self._job(context, node)
             if self.wait or bpy.app.background:
-                session.run(node, job, context, on_event=_print_progress if bpy.app.background else None)
+                session.run(node, job, context, on_event=print_progress if bpy.app.background else None)
                 self.report({"INFO"}, f"{node.name}: {node.message}")
                 return {"FINISHED"}
             self._job_ids = (session.submit(node, job, context),)
         except GenVFXError as error:
-            return self._fail(node, error)
+            return self.fail(node, error)
         return {"FINISHED"}
-
 
 
 _last_print = [0.0]
 
 
-def _print_progress(event: dict) -> None:
+def print_progress(event: dict) -> None:
     """Headless progress on stderr: each frame, and at most one step line a second."""
     kind = event.get("type")
     if kind == "progress":
@@ -85,8 +76,6 @@ def _print_progress(event: dict) -> None:
         if now - _last_print[0] < 1.0:
             return
         _last_print[0] = now
-        from ..backend.process.protocol import overall_fraction
-
         print(f"genvfx: frame {event.get('frame')} {overall_fraction(event) * 100:5.1f}%", file=sys.stderr)
     elif kind == "frame_done":
         print(f"genvfx: frame {event.get('frame')} done{' (cached)' if event.get('cached') else ''}",

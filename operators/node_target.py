@@ -6,7 +6,8 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, StringProperty
 
-from ..addon import jobs, session
+from ..addon import session
+from ..addon.scene_nodes import find_node
 
 
 class NodeTarget:
@@ -24,11 +25,17 @@ class NodeTarget:
 
     def target_node(self, context):
         """The node asked for, or None after reporting that there is none."""
-        node = jobs.find_node(context, self.node_name, self.tree_name)
+        node = find_node(context, self.node_name, self.tree_name)
         if node is None:
             what = f"'{self.node_name}'" if self.node_name else "active"
             self.report({"ERROR"}, f"No genvfx node {what} found in the compositor")
         return node
+
+    def fail(self, node, error) -> set[str]:
+        """End with ``error``: on the node (ERROR and the message) and reported."""
+        node.state, node.message, node.progress, node.job_id = "ERROR", str(error), 0.0, ""
+        self.report({"ERROR"}, str(error))
+        return {"CANCELLED"}
 
     def invoke(self, context, event):
         result = self.execute(context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bpy
 
+from ..addon.provenance import report_running, report_status, write_report
 from ..backend.provenance.energy import DEFAULT_GRID_INTENSITY
 from ..errors import GenVFXError
 
@@ -20,13 +21,9 @@ class GENVFX_OT_write_report(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        from ..addon.provenance import report_running
-
         return not report_running()
 
     def execute(self, context):
-        from ..addon.provenance import report_status, write_report
-
         try:
             done = write_report(context, self.grid_intensity)
         except GenVFXError as error:

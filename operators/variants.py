@@ -15,15 +15,16 @@ import bpy
 from bpy.props import IntProperty
 
 from ..addon import jobs, session
-from ..addon.node_base import VARIANT_PROXY
+from ..addon.scene_nodes import scene_of
+from ..addon.variant_thumbnails import VARIANT_PROXY
 from ..errors import GenVFXError
-from .generate import _print_progress
+from .generate import print_progress
 from .node_target import NodeTarget
 
 
 def variant_jobs(context, node) -> list:
     """The jobs of a Variants request: the current frame, seeds node.seed upwards, 25 %."""
-    scene = jobs.scene_of(context, node)
+    scene = scene_of(context, node)
     base = jobs.build_job(context, node, [scene.frame_current])  # bakes the inputs once
     params = node.variant_params()
     first = int(node.seed)
@@ -46,7 +47,6 @@ class GENVFX_OT_variants(NodeTarget, bpy.types.Operator):
     bl_label = "Variants"
     bl_options = {"REGISTER"}
 
-
     cancelled_report = "Variants cancelled"
 
     @classmethod
@@ -62,16 +62,13 @@ class GENVFX_OT_variants(NodeTarget, bpy.types.Operator):
             variants = variant_jobs(context, node)
             if self.wait or bpy.app.background:
                 session.run_variants(node, variants, context,
-                                     on_event=_print_progress if bpy.app.background else None)
+                                     on_event=print_progress if bpy.app.background else None)
                 self.report({"INFO"}, f"{node.name}: {node.message}")
                 return {"FINISHED"}
             self._job_ids = tuple(session.submit_variants(node, variants, context))
         except GenVFXError as error:
-            node.state, node.message, node.progress, node.job_id = "ERROR", str(error), 0.0, ""
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+            return self.fail(node, error)
         return {"FINISHED"}
-
 
 
 class GENVFX_OT_use_variant(NodeTarget, bpy.types.Operator):

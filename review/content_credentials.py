@@ -6,7 +6,7 @@ what made it: a ``c2pa.created`` action declaring AI-generated content in the IP
 vocabulary that Content Credentials viewers show ("trained algorithmic media", or a
 composite with it when only part of the frame was generated), and an
 ``org.genvfx.provenance`` assertion tying the file to the generator, model and ledger
-entry that made it (see :mod:`genvfx.backend.provenance`).
+entry that made it (see :mod:`genvfx.backend.provenance.ledger`).
 
 Everything happens offline: a render farm has no network, so there is no timestamp
 authority (the signature is dated by the certificate's validity alone), no OCSP, no

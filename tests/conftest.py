@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+#: The scripts Blender runs for the test_blender_* tests (plain scripts, not test modules).
+BLENDER_SCRIPTS = Path(__file__).resolve().parent / "blender"
+collect_ignore = ["blender"]
 
 from photos import photo_linear, rect_mask, write_mask_png, write_plate
 
@@ -48,16 +51,15 @@ def extension_zip(tmp_path_factory):
 
 
 def run_blender_script(root: Path, script: str, config: dict, time_limit: int) -> dict:
-    """Run ``script`` (``python script.py config.json``) with the bpy module in a Blender
-    user folder of its own; returns the ``results.json`` it leaves in ``config["out"]``,
-    failing with Blender's output when it died or reported a traceback."""
+    """Run ``tests/blender/<script>.py config.json`` with the bpy module in a Blender user
+    folder of its own (under ``root``); returns the ``results.json`` it leaves in
+    ``config["out"]``, failing with Blender's output when it died or reported a traceback."""
     import json
     import os
 
     (root / "config.json").write_text(json.dumps(config))
-    (root / "script.py").write_text(script)
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(root / "blender-user"), PYTHONNOUSERSITE="1")
-    run = subprocess.run([sys.executable, str(root / "script.py"), str(root / "config.json")],
+    run = subprocess.run([sys.executable, str(BLENDER_SCRIPTS / f"{script}.py"), str(root / "config.json")],
                          capture_output=True, text=True, timeout=time_limit, env=env, cwd=str(root))
     results_file = Path(config["out"]) / "results.json"
     assert results_file.is_file(), f"Blender died (rc {run.returncode}):\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"

@@ -7,7 +7,7 @@ The plate is a real photograph: a tower cut from Blender's bundled ``city.exr`` 
 Haven HDRI, CC0), 160×120, with a hand-placed outline as the mask; 30 fragments over six
 frames, the collapse starting on frame 2. Gravity and the failure's speed are turned up
 at 8 frames a second, so that by frame 6 the building is visibly on its way down and
-some fragments have turned to dust.
+some fragments have turned to dust. The Blender side is ``tests/blender/collapse.py``.
 """
 
 from __future__ import annotations
@@ -32,169 +32,6 @@ START = 2
 FPS = 8  # six frames are most of a second: fragments fall, and some turn to dust
 PARAMS = {"fragments": 30, "seed": 3, "speed": 20000.0, "fps": FPS}  # speed: clamped, with a warning
 TIME_LIMIT = 300
-
-SCRIPT = r'''
-import importlib, json, os, sys, traceback
-import bpy
-import numpy as np
-
-config = json.load(open(sys.argv[1]))
-out = config["out"]
-results = {}
-
-
-def render(scene, name, frame):
-    import OpenEXR
-    settings = scene.render.image_settings
-    settings.file_format, settings.color_depth, settings.color_mode = "OPEN_EXR", "32", "RGBA"
-    scene.frame_set(frame)
-    scene.render.filepath = os.path.join(out, name + ".exr")
-    bpy.ops.render.render(write_still=True)
-    np.save(os.path.join(out, name + ".npy"), OpenEXR.File(scene.render.filepath).parts[0].channels["RGBA"].pixels)
-
-
-class Layout:
-    """Stands in for a UILayout: checks that every property and operator drawn exists."""
-
-    def __init__(self, drawn):
-        self.drawn = drawn
-
-    def __getattr__(self, name):
-        return lambda *args, **kwargs: self
-
-    def __setattr__(self, name, value):
-        object.__setattr__(self, name, value)
-
-    def prop(self, data, name, **kwargs):
-        assert name in data.bl_rna.properties, name
-        self.drawn.append(name)
-        return self
-
-    def operator(self, idname, **kwargs):
-        module, name = idname.split(".")
-        getattr(getattr(bpy.ops, module), name).get_rna_type()
-        self.drawn.append(idname)
-        return self
-
-    def label(self, text="", **kwargs):
-        self.drawn.append("label: " + text)
-        return self
-
-
-class Drawing:
-    """The node, with its draw methods called as Python functions (Blender's own check
-    would refuse a Layout that is not a UILayout)."""
-
-    def __init__(self, node, node_class):
-        self.node, self.node_class = node, node_class
-
-    def __getattr__(self, name):
-        if name.startswith("draw"):
-            return getattr(self.node_class, name).__get__(self)
-        return getattr(self.node, name)
-
-
-try:
-    bpy.ops.extensions.package_install_files(filepath=config["zip"], repo="user_default", enable_on_install=True)
-    addon_id = "bl_ext.user_default.genvfx"
-    headless = importlib.import_module(addon_id + ".addon.headless")
-    menu = importlib.import_module(addon_id + ".ui.menu")
-    results["menu"] = [label for _, label in menu.GENERATIVE_NODES]
-    bpy.context.preferences.addons[addon_id].preferences.cache_dir = config["cache"]
-
-    blend = headless.build_collapse_scene(config["plate"], config["mask"], config["frames"],
-                                          os.path.join(out, "collapse.blend"), proxy=1.0, start=config["start"],
-                                          params=config["params"])
-    scene = bpy.context.scene
-    node = scene.compositing_node_group.nodes["Collapse Sim"]
-    results["sockets"] = {"in": [s.name for s in node.inputs], "out": [s.name for s in node.outputs]}
-    results["scene"] = {"frames": [scene.frame_start, scene.frame_end],
-                        "resolution": [scene.render.resolution_x, scene.render.resolution_y]}
-    results["job_params"] = node.job_params()
-    render(scene, "before", 4)
-
-    written = headless.render_blend(blend, frames=config["frames"], out_dir=os.path.join(out, "render"),
-                                    file_format="OPEN_EXR", save=True)
-    results["written"] = written
-    scene = bpy.context.scene
-    node = scene.compositing_node_group.nodes["Collapse Sim"]
-    results["node"] = {"state": node.state, "message": node.message, "pattern": node.result_pattern,
-                       "warnings": node.warning_list(), "frames": [node.result_first, node.result_last]}
-    drawn = []
-    drawing = Drawing(node, importlib.import_module(addon_id + ".addon.collapse_node").GenVFXCollapseSimNode)
-    drawing.draw_buttons(bpy.context, Layout(drawn))
-    drawing.draw_buttons_ext(bpy.context, Layout(drawn))
-    results["drawn"] = drawn
-
-    render(scene, "outside", 8)
-    node.inputs["Motion Blur"].default_value = 0.0
-    render(scene, "sharp", 6)
-    node.inputs["Fragment Grade"].default_value = 0.5
-    render(scene, "graded", 6)
-    node.inputs["Fragment Grade"].default_value = 1.0
-    node.inputs["Dust Opacity"].default_value = 0.0
-    render(scene, "no_dust", 6)
-    node.inputs["Dust Opacity"].default_value = 1.0
-    node.inputs["Dust Tint"].default_value = (1.0, 0.5, 0.25, 1.0)
-    render(scene, "tinted", 6)
-    node.inputs["Dust Tint"].default_value = (1.0, 1.0, 1.0, 1.0)
-    node.inputs["Motion Blur"].default_value = 1.0
-
-    results["import"] = sorted(bpy.ops.genvfx.collapse_import_simulation(node_name="Collapse Sim"))
-    collection = bpy.data.collections["Collapse Sim Simulation"]
-    fragments = sorted(collection.children[0].objects, key=lambda obj: obj.name)
-    from bpy_extras import anim_utils
-
-    def curves(obj):
-        return anim_utils.action_get_channelbag_for_slot(obj.animation_data.action, obj.animation_data.action_slot).fcurves
-
-    camera = bpy.data.objects["Collapse Camera"]
-    ground = bpy.data.objects["Collapse Ground"]
-    results["imported"] = {
-        "fragments": len(fragments),
-        "keys": sorted({len(curve.keyframe_points) for obj in fragments for curve in curves(obj)
-                        if curve.data_path in ("location", "rotation_quaternion")}),
-        "hidden_keyed": sum(1 for obj in fragments for curve in curves(obj) if curve.data_path == "hide_render"),
-        "camera": {"lens": camera.data.lens, "sensor": camera.data.sensor_width, "fit": camera.data.sensor_fit,
-                   "location": list(camera.location), "rotation": list(camera.rotation_euler),
-                   "scene_camera": scene.camera == camera},
-        "ground_z": [list(ground.matrix_world @ v.co) for v in ground.data.vertices],
-        "uv_layers": [layer.name for layer in fragments[0].data.uv_layers],
-    }
-    world = {}
-    for frame in (2, 6):
-        scene.frame_set(frame)
-        world[frame] = [[list(obj.matrix_world @ obj.data.vertices[0].co) for obj in fragments]]
-    results["imported"]["world_vertex_0"] = world
-
-    node.start_frame = 3
-    node.fragments = 42
-    node.use_origin = True
-    node.origin = (0.25, 0.75)
-    node.direction_bias = (0.5, -0.25)
-    node.speed = 12.0
-    node.size_falloff = 0.3
-    node.height = 40.0
-    node.gravity_scale = 2.0
-    node.dust = 0.5
-    node.seed = 9
-    node.inputs["Dust Opacity"].default_value = 0.7
-    bpy.ops.wm.save_mainfile()
-    bpy.ops.wm.open_mainfile(filepath=bpy.data.filepath)
-    node = bpy.context.scene.compositing_node_group.nodes["Collapse Sim"]
-    results["reopened"] = {name: (list(getattr(node, name)) if name in ("origin", "direction_bias")
-                                  else getattr(node, name))
-                           for name in ("start_frame", "fragments", "use_origin", "origin", "direction_bias", "speed",
-                                        "size_falloff", "height", "gravity_scale", "dust", "seed", "state",
-                                        "result_pattern")}
-    results["reopened"]["dust_opacity"] = node.inputs["Dust Opacity"].default_value
-    results["reopened"]["warnings"] = node.warning_list()
-    results["reopened"]["job_params"] = node.job_params()
-    results["ok"] = True
-except Exception:
-    results["traceback"] = traceback.format_exc()
-json.dump(results, open(os.path.join(out, "results.json"), "w"), indent=1)
-'''
 
 
 def tower_shot(folder: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -227,7 +64,7 @@ def collapse_run(extension_zip, tmp_path_factory):
     out.mkdir()
     config = {"zip": str(extension_zip), "plate": str(root / "plate.exr"), "mask": str(root / "mask.png"),
               "cache": str(root / "cache"), "out": str(out), "frames": FRAMES, "start": START, "params": PARAMS}
-    results = run_blender_script(root, SCRIPT, config, TIME_LIMIT)
+    results = run_blender_script(root, "collapse", config, TIME_LIMIT)
     return {"results": results, "out": out, "plate": plate, "mask": mask > 0.5}
 
 

@@ -1,5 +1,6 @@
 """The Relight node in Blender (the bpy module): installed from the built extension,
-generated headless, relit live in its group, and reset to the plate."""
+generated headless, relit live in its group, and reset to the plate. The Blender side is
+``tests/blender/relight.py``."""
 
 from __future__ import annotations
 
@@ -18,83 +19,6 @@ pytestmark = [
 SIZE = (128, 96)
 TIME_LIMIT = 240
 
-SCRIPT = r'''
-import importlib, json, os, sys, traceback
-import bpy
-import numpy as np
-
-config = json.load(open(sys.argv[1]))
-out = config["out"]
-results = {}
-
-
-def render(scene, name):
-    import OpenEXR
-    scene.render.image_settings.file_format = "OPEN_EXR"
-    scene.render.image_settings.color_depth = "32"
-    scene.render.image_settings.color_mode = "RGBA"
-    scene.render.filepath = os.path.join(out, name + ".exr")
-    bpy.ops.render.render(write_still=True)
-    np.save(os.path.join(out, name + ".npy"), OpenEXR.File(scene.render.filepath).parts[0].channels["RGBA"].pixels)
-
-
-try:
-    bpy.ops.extensions.package_install_files(filepath=config["zip"], repo="user_default", enable_on_install=True)
-    addon_id = "bl_ext.user_default.genvfx"
-    headless = importlib.import_module(addon_id + ".addon.headless")
-    menu = importlib.import_module(addon_id + ".ui.menu")
-    results["menu"] = [label for _, label in menu.GENERATIVE_NODES]
-    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
-    bpy.context.preferences.addons[addon_id].preferences.cache_dir = config["cache"]
-    scene = bpy.context.scene
-    scene.frame_start = scene.frame_end = 1
-    tree = bpy.data.node_groups.new("Compositing", "CompositorNodeTree")
-    scene.compositing_node_group = tree
-    tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
-    plate = headless.image_node(tree, "Plate", config["plate"], [1])
-    node = tree.nodes.new("GenVFXRelightNode")
-    node.name = "Relight"
-    output = tree.nodes.new("NodeGroupOutput")
-    tree.links.new(plate.outputs["Image"], node.inputs["Image"])
-    tree.links.new(node.outputs["Image"], output.inputs[0])
-    scene.render.resolution_x, scene.render.resolution_y = plate.image.size[:]
-    scene.render.resolution_percentage = 100
-    scene.render.use_compositing = True
-    results["sockets"] = {"in": [s.name for s in node.inputs], "out": [s.name for s in node.outputs]}
-    bpy.ops.wm.save_as_mainfile(filepath=os.path.join(out, "relight.blend"))
-    render(scene, "before")
-    results["generate"] = sorted(bpy.ops.genvfx.generate(node_name="Relight", wait=True))
-    results["node"] = {"state": node.state, "message": node.message, "pattern": node.result_pattern}
-    results["neutral"] = json.loads(node.neutral_light)["light"]
-    render(scene, "neutral")
-    node.inputs["Azimuth"].default_value = -70.0
-    node.inputs["Elevation"].default_value = 15.0
-    node.inputs["Colour"].default_value = (1.0, 0.7, 0.5, 1.0)
-    node.inputs["Intensity"].default_value = results["neutral"]["intensity"] * 1.5
-    results["moved"] = {name: node.inputs[name].default_value for name in ("Azimuth", "Elevation", "Intensity", "Ambient", "Wrap")}
-    render(scene, "moved")
-    node.inputs["Ratio Mode"].default_value = 1.0
-    render(scene, "moved_ratio")
-    node.inputs["Ratio Mode"].default_value = 0.0
-    node.inputs["Intensity 2"].default_value = 0.5
-    node.inputs["Colour 2"].default_value = (0.4, 0.6, 1.0, 1.0)
-    render(scene, "two_lights")
-    node.inputs["Intensity 2"].default_value = 0.0
-    results["reset"] = sorted(bpy.ops.genvfx.relight_reset_light(node_name="Relight"))
-    render(scene, "reset")
-    node.inputs["Azimuth"].default_value = 10.0
-    bpy.ops.wm.save_mainfile()
-    bpy.ops.wm.open_mainfile(filepath=bpy.data.filepath)
-    node = bpy.context.scene.compositing_node_group.nodes["Relight"]
-    results["reopened"] = {"azimuth": node.inputs["Azimuth"].default_value, "neutral": bool(node.neutral_light),
-                           "state": node.state}
-    results["ok"] = True
-except Exception:
-    results["traceback"] = traceback.format_exc()
-json.dump(results, open(os.path.join(out, "results.json"), "w"), indent=1)
-'''
-
-
 @pytest.fixture(scope="module")
 def relight_run(extension_zip, tmp_path_factory):
     sys.path.insert(0, str(Path(__file__).parent))
@@ -108,7 +32,7 @@ def relight_run(extension_zip, tmp_path_factory):
     out.mkdir()
     config = {"zip": str(extension_zip), "plate": str(root / "plate.####.exr"), "cache": str(root / "cache"),
               "out": str(out)}
-    results = run_blender_script(root, SCRIPT, config, TIME_LIMIT)
+    results = run_blender_script(root, "relight", config, TIME_LIMIT)
     return {"results": results, "out": out, "plate": plate}
 
 
@@ -170,3 +94,11 @@ def test_reset_light_brings_the_plate_back_and_the_file_keeps_it(relight_run):
     assert _psnr(_pixels(relight_run, "reset"), relight_run["plate"]) >= 35.0
     assert results["reopened"]["azimuth"] == pytest.approx(10.0)
     assert results["reopened"]["neutral"] and results["reopened"]["state"] == "DONE"
+
+
+def test_the_node_draws_its_smoothing_and_reset_light(relight_run):
+    drawn = relight_run["results"]["drawn"]
+    for name in ("model", "seed", "proxy", "scope", "temporal_strength", "genvfx.relight_reset_light",
+                 "genvfx.generate"):
+        assert name in drawn, name
+    assert "genvfx.variants" not in drawn  # Relight has no Variants

@@ -227,15 +227,58 @@ def test_cli_rejects_an_empty_mask(tower_files, tmp_path):
     assert "The building mask is empty" in result.stderr
 
 
-def test_cuda_is_refused_clearly_without_a_gpu():
+class StandInWarp:
+    """Just enough of the ``warp`` module for :func:`warp_device`: a chosen CUDA count."""
+
+    def __init__(self, cuda_devices: int):
+        self.cuda_devices = cuda_devices
+        self.config = type("config", (), {"quiet": False})()
+        self.initialised = False
+
+    def init(self):
+        self.initialised = True
+
+    def get_cuda_device_count(self):
+        assert self.initialised, "Warp was asked for devices before wp.init()"
+        return self.cuda_devices
+
+
+@pytest.mark.parametrize("cuda_devices, device, expected", [
+    (1, "auto", "cuda:0"),
+    (1, "cuda", "cuda:0"),
+    (2, "auto", "cuda:0"),
+    (1, "cpu", "cpu"),
+    (0, "auto", "cpu"),
+    (0, "cpu", "cpu"),
+])
+def test_warp_device_follows_the_cuda_devices_warp_reports(monkeypatch, cuda_devices, device,
+                                                           expected):
+    from genvfx.backend.generators.collapse import warp_device
+
+    monkeypatch.setitem(sys.modules, "warp", StandInWarp(cuda_devices))
+    assert warp_device(device) == expected
+
+
+def test_cuda_is_refused_clearly_without_a_cuda_device(monkeypatch):
+    from genvfx.backend.generators.collapse import warp_device
+
+    monkeypatch.setitem(sys.modules, "warp", StandInWarp(0))
+    with pytest.raises(BadInput, match="no CUDA device"):
+        warp_device("cuda")
+
+
+def test_warp_device_agrees_with_the_real_warp():
     import warp as wp
 
     from genvfx.backend.generators.collapse import warp_device
 
     wp.config.quiet = True
     wp.init()
-    if wp.get_cuda_device_count() > 0:
-        pytest.skip("a GPU is present")
-    with pytest.raises(BadInput, match="no CUDA device"):
-        warp_device("cuda")
-    assert warp_device("auto") == "cpu"
+    has_cuda = wp.get_cuda_device_count() > 0
+    assert warp_device("cpu") == "cpu"
+    assert warp_device("auto") == ("cuda:0" if has_cuda else "cpu")
+    if has_cuda:
+        assert warp_device("cuda") == "cuda:0"
+    else:
+        with pytest.raises(BadInput, match="no CUDA device"):
+            warp_device("cuda")

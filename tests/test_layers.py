@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,9 +32,28 @@ def test_round_trip_is_exact_for_float32_passes(tmp_path):
     assert layers.read_header(path)["genvfx.seed"] == "5"
 
 
-def test_write_is_atomic_and_leaves_no_partial_file(tmp_path):
-    layers.write_layer(tmp_path / "a.exr", "X", {"Combined": photo_linear("coffee", (16, 16))})
-    assert [p.name for p in tmp_path.iterdir()] == ["a.exr"]
+def test_write_is_atomic_and_leaves_no_partial_file(tmp_path, monkeypatch):
+    # A successful write leaves exactly the file.
+    passes = {"Combined": photo_linear("coffee", (16, 16))}
+    layers.write_layer(tmp_path / "done.exr", "X", passes)
+    assert [p.name for p in tmp_path.iterdir()] == ["done.exr"]
+
+    # The frame is complete under another name before it takes its own, and when that
+    # rename fails neither the frame nor a partial file is left behind.
+    renames = []
+
+    def failing_replace(source, target):
+        renames.append((Path(source), Path(target), Path(source).is_file()))
+        raise OSError("disk full")
+
+    monkeypatch.setattr(layers.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        layers.write_layer(tmp_path / "a.exr", "X", passes)
+    assert len(renames) == 1, "the layer was not written under a temporary name, then renamed"
+    source, target, written = renames[0]
+    assert target == tmp_path / "a.exr" and source != target and written
+    assert source.parent == tmp_path  # same folder, so the rename is atomic
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["done.exr"]
 
 
 def test_truncated_exr_gives_a_clear_error(tmp_path):

@@ -1,4 +1,6 @@
-"""The Blender UI: the Add menu entries and the sidebar panels."""
+"""The Blender UI: the node classes Blender registers with their drawing (:mod:`.nodes`,
+:mod:`.node_drawing`), the Add menu entries, the sidebar panels and the status-bar
+progress (:mod:`.progress`)."""
 
 
 def in_compositor(context) -> bool:

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import bpy
 
-from . import in_compositor
+from . import in_compositor, nodes
 
-GENERATIVE_NODES = (
-    ("GenVFXDebrisFillNode", "Debris Fill"),
-    ("GenVFXRelightNode", "Relight"),
-    ("GenVFXCollapseSimNode", "Collapse Sim"),
-)
+#: (idname, label) of each entry.
+GENERATIVE_NODES = tuple((cls.bl_idname, cls.bl_label) for cls in nodes.classes)
 ROOT_MENU = "NODE_MT_compositor_node_add_all"
 
 

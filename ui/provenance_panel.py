@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import bpy
 
+from ..addon.provenance import node_provenance, report_status
+from ..addon.scene_nodes import is_genvfx_node
 from . import in_compositor
-
-
-def _is_genvfx(node) -> bool:
-    return node is not None and hasattr(node, "result_pattern") and hasattr(node, "generator")
 
 
 class NODE_PT_genvfx_provenance(bpy.types.Panel):
@@ -25,11 +23,9 @@ class NODE_PT_genvfx_provenance(bpy.types.Panel):
         return in_compositor(context)
 
     def draw(self, context):
-        from ..addon.provenance import node_provenance, report_status
-
         layout = self.layout
         node = context.active_node
-        if not _is_genvfx(node):
+        if not is_genvfx_node(node):
             layout.label(text="Select a genvfx node", icon="INFO")
         else:
             facts = node_provenance(node, context.scene.frame_current)

@@ -26,7 +26,7 @@ from . import protocol
 from ...errors import GenVFXError, JobCancelled
 from ..run.jobs import Job
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 # Imports the package from PACKAGE_ROOT under the name ``genvfx`` whatever the folder is
 # called (Blender installs it as ``bl_ext.<repo>.genvfx``; a checkout may be named anything).
@@ -39,7 +39,7 @@ _IMPORT_PACKAGE = (
     "spec.loader.exec_module(module)\n"
 )
 BOOTSTRAP = _IMPORT_PACKAGE + (
-    "from genvfx.backend.worker import main\n"
+    "from genvfx.backend.process.worker import main\n"
     "sys.exit(main([p for p in sys.argv[2:] if p]))\n"
 )
 # The same for a ``genvfx`` command (e.g. ``report``) run by the backend's Python.

@@ -4,7 +4,7 @@ A frame's **record** says which file, the sha256 of its pixel data, the generato
 its version, the model (id, sha256, licence), parameters, seed, input files and their
 hashes, the frame, the share of its pixels that were generated, the device and what it
 cost (wall, CPU and GPU seconds, energy and how the energy was measured). The record
-goes into the ledger (:mod:`genvfx.backend.ledger`), hash-chained to the entry before
+goes into the ledger (:mod:`genvfx.backend.provenance.ledger`), hash-chained to the entry before
 it, and into the EXR header with that entry's hash.
 
 Header entries: ``genvfx.record`` (the record, JSON), ``genvfx.ledger.entry`` (the

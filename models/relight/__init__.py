@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import GenVFXError
+from .adapters import LOADERS
 from .estimate import Estimate
 from .intrinsic import relight, split
 from .light import Light, fit_light
@@ -25,8 +26,6 @@ GENERATOR_VERSION = "2"
 
 def load(manifest, device: str = "auto"):
     """The estimator for ``manifest`` (a :class:`~genvfx.models.registry.ModelManifest`)."""
-    from .adapters import LOADERS
-
     if manifest.slot != "relight":
         raise GenVFXError("model", f"Model '{manifest.id}' is a {manifest.slot} model, not a Relight model",
                           "Pick a model made for Relight (slot 'relight').")

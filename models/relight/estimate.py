@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .network import exposure_normalised
+
 #: Depth given to pixels that are not surfaces (sky): far behind every surface.
 FAR = 1000.0
 #: Confidence above which a pixel counts as a surface. The network is sure of the sky
@@ -66,8 +68,6 @@ def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float
 
 
 def _display_grey(image: np.ndarray) -> np.ndarray:
-    from .network import exposure_normalised
-
     return (exposure_normalised(image) @ np.array([0.2126, 0.7152, 0.0722], np.float32)).astype(np.float32)
 
 

@@ -8,20 +8,19 @@ imports of heavy libraries (diffusers, torch, ONNX Runtime) wait until a model l
 
 from __future__ import annotations
 
+from .diffusers_inpaint import DiffusersInpainter
+from .onnx_inpaint import OnnxInpainter
+
 #: Bump whenever an adapter's output for the same model and inputs changes (crop, colour,
 #: seam): it is part of Debris Fill's version, so of every cache key.
 ADAPTERS_VERSION = "1"
 
 
 def load_onnx(manifest, device: str = "auto"):
-    from .onnx_inpaint import OnnxInpainter
-
     return OnnxInpainter(manifest, device)
 
 
 def load_diffusers(manifest, device: str = "auto"):
-    from .diffusers_inpaint import DiffusersInpainter
-
     return DiffusersInpainter(manifest, device)
 
 

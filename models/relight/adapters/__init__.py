@@ -4,28 +4,24 @@ until a model loads."""
 
 from __future__ import annotations
 
+from ..normalnet import NormalNetEstimator
+from .depth import DepthEstimator
+from .marigold import MarigoldEstimator
+
 
 def load_normalnet(manifest, device: str = "auto"):
-    from ..normalnet import NormalNetEstimator
-
     return NormalNetEstimator(manifest, device)
 
 
 def load_marigold_normals(manifest, device: str = "auto"):
-    from .marigold import MarigoldEstimator
-
     return MarigoldEstimator(manifest, device, intrinsics=False)
 
 
 def load_marigold_intrinsics(manifest, device: str = "auto"):
-    from .marigold import MarigoldEstimator
-
     return MarigoldEstimator(manifest, device, intrinsics=True)
 
 
 def load_depth(manifest, device: str = "auto"):
-    from .depth import DepthEstimator
-
     return DepthEstimator(manifest, device)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 
 from ...colour import linear_to_srgb
 from ...registry import find_model
+from ..normalnet import NormalNetEstimator
 
 EMBEDDED = "genvfx.relight.normalnet"
 
@@ -14,8 +15,6 @@ EMBEDDED = "genvfx.relight.normalnet"
 def embedded_estimator(device: str):
     """The shipped NormalNet: the normals, depth and confidence a production model
     does not give."""
-    from ..normalnet import NormalNetEstimator
-
     return NormalNetEstimator(find_model(EMBEDDED, slot="relight"), device)
 
 
