@@ -27,6 +27,7 @@ import bpy
 
 from ..backend.files import sequences
 from ..errors import GenVFXError
+from . import compat
 from .scene_nodes import compositor_trees
 
 # Colour spaces the backend reads the same way Blender does.
@@ -43,7 +44,7 @@ def upstream_socket(socket):
             return None
         source = link.from_socket
         if link.from_node.bl_idname == "NodeReroute":
-            socket = link.from_node.inputs[0]
+            socket = link.from_node.inputs["Input"]
             seen += 1
             continue
         return source
@@ -177,8 +178,10 @@ def bake_socket(scene, socket, frames: list[int], directory: str, name: str,
             fmt.color_depth = "32"
             fmt.color_mode = "RGBA"
             fmt.exr_codec = "ZIP"
+            for setting, value in compat.file_output_settings().items():
+                setattr(output, setting, value)
             output.file_output_items.new("FLOAT" if is_float else "RGBA", name)
-            tree.links.new(socket, output.inputs[0])
+            tree.links.new(socket, output.inputs[name])
             for index, frame in enumerate(frames):
                 scene.frame_set(frame)
                 bpy.ops.render.render(scene=scene.name)

@@ -43,7 +43,8 @@ from ..errors import GenVFXError
 from ..models.collapse.shot import REVEAL_GROW, RING_FRAMES
 from .collapse_simulation import read_simulation
 from .frame_range import build_frame_range
-from .group_nodes import RESULT_NODE, clear_colour, generated_switch, link_passes, proxy_scales, set_switches
+from .group_nodes import (COLOR_CHANNELS, MATH_INPUTS, RESULT_NODE, clear_colour, generated_switch, link_passes,
+                          proxy_scales, set_switches, socket_by_id)
 from .group_nodes import add_node as _node
 from .group_nodes import add_socket as _socket
 from .group_nodes import math_node as _math
@@ -137,9 +138,9 @@ class CollapseSimNode(GenVFXNodeBase):
         split = _node(tree, "CompositorNodeSeparateColor", "GenVFX Vector Channels", (-900, -1200))
         links.new(scales["Vector"].outputs["Image"], split.inputs["Image"])
         join = _node(tree, "CompositorNodeCombineColor", "GenVFX Vector", (-500, -1200))
-        for index, axis in enumerate("XYZW"):
-            links.new(_math(tree, "MULTIPLY", split.outputs[index], 1.0, VECTOR_PROXY + axis,
-                            (-700, -1100 - 120 * index)), join.inputs[index])
+        for index, (axis, channel) in enumerate(zip("XYZW", COLOR_CHANNELS)):
+            links.new(_math(tree, "MULTIPLY", split.outputs[channel], 1.0, VECTOR_PROXY + axis,
+                            (-700, -1100 - 120 * index)), join.inputs[channel])
         motion = join.outputs["Image"]
 
         # Where the clean plate shows: the mask now, the ring round it within RING_FRAMES.
@@ -194,7 +195,7 @@ class CollapseSimNode(GenVFXNodeBase):
         for axis in "XYZW":
             node = self.node_tree.nodes.get(VECTOR_PROXY + axis)
             if node is not None:
-                node.inputs[1].default_value = factor
+                socket_by_id(node.inputs, MATH_INPUTS[1]).default_value = factor
 
     def load_result(self, pattern: str, frames: list[int], proxy: float = 1.0, key: str = "") -> None:
         """Load the layers, then set the group's ring from the simulation's start frame and
@@ -219,8 +220,8 @@ class CollapseSimNode(GenVFXNodeBase):
         """Where and when the clean plate shows: from frame ``start``, over the ring the
         backend grows round the mask of a ``width``×``height`` plate."""
         ring = self.node_tree.nodes[RING]
-        ring.inputs[1].default_value = 1.0 / RING_FRAMES
-        ring.inputs[2].default_value = -float(start) / RING_FRAMES
+        socket_by_id(ring.inputs, MATH_INPUTS[1]).default_value = 1.0 / RING_FRAMES
+        socket_by_id(ring.inputs, MATH_INPUTS[2]).default_value = -float(start) / RING_FRAMES
         grow = 2.0 * REVEAL_GROW * math.hypot(width, height)
         self.node_tree.nodes[NEAR_MASK].inputs["Size"].default_value = int(math.ceil(grow)) + 2
 

@@ -27,7 +27,8 @@ from .frame_range import build_frame_range
 from .group_nodes import RESULT_NODE, clear_colour, generated_switch, link_passes, proxy_scales, set_switches
 from .group_nodes import add_node as _node
 from .group_nodes import add_socket as _socket
-from .group_nodes import socket_by_id as _by_id
+from .group_nodes import math_node as _math
+from .group_nodes import mix_node as _mix
 from .node_base import GenVFXNodeBase
 
 PASSES = ("Combined", "Fill", "Mask")
@@ -81,34 +82,18 @@ class DebrisFillNode(GenVFXNodeBase):
 
         in_range = build_frame_range(tree, (-600, -800))
 
-        amount = _node(tree, "ShaderNodeMath", "GenVFX Amount", (-100, -300), label="Mix × Mask")
-        amount.operation = "MULTIPLY"
-        amount.use_clamp = True
-        links.new(group_in.outputs["Mix"], amount.inputs[0])
-        links.new(feather.outputs["Image"], amount.inputs[1])
-        gated = _node(tree, "ShaderNodeMath", "GenVFX Amount In Range", (-100, -480), label="× In Range")
-        gated.operation = "MULTIPLY"
-        links.new(amount.outputs["Value"], gated.inputs[0])
-        links.new(in_range, gated.inputs[1])
-        mask_in_range = _node(tree, "ShaderNodeMath", "GenVFX Mask In Range", (150, -600), label="Mask × In Range")
-        mask_in_range.operation = "MULTIPLY"
-        links.new(scales["Mask"].outputs["Image"], mask_in_range.inputs[0])
-        links.new(in_range, mask_in_range.inputs[1])
-
-        mix = _node(tree, "ShaderNodeMix", "GenVFX Mix", (150, -100), label="Plate / Fill")
-        mix.data_type = "RGBA"
-        mix.blend_type = "MIX"
-        mix.clamp_factor = True
-        links.new(gated.outputs["Value"], _by_id(mix.inputs, "Factor_Float"))
-        links.new(group_in.outputs["Image"], _by_id(mix.inputs, "A_Color"))
-        links.new(scales["Combined"].outputs["Image"], _by_id(mix.inputs, "B_Color"))
+        amount = _math(tree, "MULTIPLY", group_in.outputs["Mix"], feather.outputs["Image"], "GenVFX Amount",
+                       (-100, -300), clamp=True, label="Mix × Mask")
+        gated = _math(tree, "MULTIPLY", amount, in_range, "GenVFX Amount In Range", (-100, -480), label="× In Range")
+        mask_in_range = _math(tree, "MULTIPLY", scales["Mask"].outputs["Image"], in_range, "GenVFX Mask In Range",
+                              (150, -600), label="Mask × In Range")
+        mixed = _mix(tree, "RGBA", "GenVFX Mix", (150, -100), gated, group_in.outputs["Image"],
+                     scales["Combined"].outputs["Image"], label="Plate / Fill")
 
         clear = clear_colour(tree, (150, -400))
-        generated_switch(tree, "Image", group_in.outputs["Image"], _by_id(mix.outputs, "Result_Color"),
-                         group_out.inputs["Image"], (450, 100))
+        generated_switch(tree, "Image", group_in.outputs["Image"], mixed, group_out.inputs["Image"], (450, 100))
         generated_switch(tree, "Fill", clear, scales["Fill"].outputs["Image"], group_out.inputs["Fill"], (450, -150))
-        generated_switch(tree, "Mask", group_in.outputs["Mask"], mask_in_range.outputs["Value"],
-                         group_out.inputs["Mask"], (450, -400))
+        generated_switch(tree, "Mask", group_in.outputs["Mask"], mask_in_range, group_out.inputs["Mask"], (450, -400))
         set_switches(tree, False)
 
     def link_result(self, tree, image_node) -> None:

@@ -4,6 +4,8 @@ that scrubbing past them shows the plate rather than a result made for another f
 
 from __future__ import annotations
 
+from .group_nodes import MATH_INPUTS, socket_by_id
+
 AFTER_FIRST = "GenVFX After First"  # Frame > first - 0.5
 BEFORE_LAST = "GenVFX Before Last"  # Frame < last + 0.5
 UNBOUNDED = 1.0e9  # the bounds before anything is generated
@@ -24,12 +26,13 @@ def build_frame_range(tree, location):
     both = tree.nodes.new("ShaderNodeMath")
     both.name, both.label, both.location = "GenVFX In Range", "In Range", (x + 400, y - 90)
     both.operation = "MULTIPLY"
-    tree.links.new(time.outputs["Frame"], after.inputs[0])
-    tree.links.new(time.outputs["Frame"], before.inputs[0])
-    tree.links.new(after.outputs["Value"], both.inputs[0])
-    tree.links.new(before.outputs["Value"], both.inputs[1])
-    after.inputs[1].default_value = -UNBOUNDED
-    before.inputs[1].default_value = UNBOUNDED
+    first, second = MATH_INPUTS[:2]
+    tree.links.new(time.outputs["Frame"], socket_by_id(after.inputs, first))
+    tree.links.new(time.outputs["Frame"], socket_by_id(before.inputs, first))
+    tree.links.new(after.outputs["Value"], socket_by_id(both.inputs, first))
+    tree.links.new(before.outputs["Value"], socket_by_id(both.inputs, second))
+    socket_by_id(after.inputs, second).default_value = -UNBOUNDED
+    socket_by_id(before.inputs, second).default_value = UNBOUNDED
     return both.outputs["Value"]
 
 
@@ -38,5 +41,5 @@ def set_frame_range(tree, first: int, last: int) -> None:
     after = tree.nodes.get(AFTER_FIRST)
     before = tree.nodes.get(BEFORE_LAST)
     if after is not None and before is not None:
-        after.inputs[1].default_value = first - 0.5
-        before.inputs[1].default_value = last + 0.5
+        socket_by_id(after.inputs, MATH_INPUTS[1]).default_value = first - 0.5
+        socket_by_id(before.inputs, MATH_INPUTS[1]).default_value = last + 0.5

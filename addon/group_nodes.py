@@ -1,7 +1,15 @@
 """Small helpers for building a genvfx node's internal compositor group, and the names
-of the group's nodes that Python sets when a result loads."""
+of the group's nodes that Python sets when a result loads.
+
+Sockets are looked up by identifier (:func:`socket_by_id`) or by name, never by position:
+what a position means depends on which sockets a node's mode hides, and reports of Blender
+5.2 say hidden sockets leave the collection (names repeat, so identifiers: the Math node's
+three inputs are all "Value", the Mix node has an "A" per data type).
+"""
 
 from __future__ import annotations
+
+from . import compat
 
 #: The group's CompositorNodeImage that reads the generated layers.
 RESULT_NODE = "GenVFX Result"
@@ -9,6 +17,13 @@ RESULT_NODE = "GenVFX Result"
 GENERATED_SWITCH = "GenVFX Generated"
 #: Prefix of the Scale nodes that bring a proxy-scale result back to the plate's size.
 PROXY = "GenVFX Proxy "
+
+#: Identifiers of the Math node's inputs, in order (all three are named "Value").
+MATH_INPUTS = ("Value", "Value_001", "Value_002")
+#: Identifiers of the Vector Math node's vector inputs, in order (all named "Vector").
+VECTOR_MATH_INPUTS = ("Vector", "Vector_001", "Vector_002")
+#: The channels of Separate/Combine Color (RGB mode), in order.
+COLOR_CHANNELS = ("Red", "Green", "Blue", "Alpha")
 
 
 def add_socket(tree, name, in_out, socket_type, default=None, min_value=None, max_value=None, description=""):
@@ -23,9 +38,14 @@ def add_socket(tree, name, in_out, socket_type, default=None, min_value=None, ma
 
 
 def socket_by_id(sockets, identifier):
-    """A socket by identifier (``sockets[name]`` looks up by name, and ShaderNodeMix
-    has several sockets of the same name, one per data type)."""
-    return next(socket for socket in sockets if socket.identifier == identifier)
+    """A socket of ``sockets`` (a node's inputs or outputs) by identifier: ``sockets[name]``
+    looks up by name, which repeats (the Math node's inputs, the Mix node's per-type
+    sockets). Only the sockets the node's mode shows can be found from Blender 5.2, so set
+    the mode (operation, data type) first."""
+    for socket in sockets:
+        if socket.identifier == identifier:
+            return socket
+    raise KeyError(f"no socket '{identifier}' among {[socket.identifier for socket in sockets]}")
 
 
 def add_node(tree, idname, name, location, label=""):
@@ -67,17 +87,24 @@ def link_passes(tree, image_node, pass_names) -> None:
             tree.links.new(socket, scale.inputs["Image"])
 
 
-def math_node(tree, operation, a, b, name, location, clamp=False):
+def feed(tree, socket, value) -> None:
+    """Link ``value`` into ``socket`` when it is a socket, else set it as the default (None:
+    leave it)."""
+    if hasattr(value, "is_output"):
+        tree.links.new(value, socket)
+    elif value is not None:
+        socket.default_value = value
+
+
+def math_node(tree, operation, a, b, name, location, clamp=False, label=""):
     """A Math node computing ``operation`` of ``a`` and ``b`` (sockets to link, numbers
     to set, or None); returns its output socket."""
-    node = add_node(tree, "ShaderNodeMath", name, location)
+    node = add_node(tree, "ShaderNodeMath", name, location, label=label)
     node.operation = operation
     node.use_clamp = clamp
-    for socket, value in zip(node.inputs, (a, b)):
-        if hasattr(value, "is_output"):
-            tree.links.new(value, socket)
-        elif value is not None:
-            socket.default_value = value
+    for identifier, value in zip(MATH_INPUTS, (a, b)):
+        if value is not None:
+            feed(tree, socket_by_id(node.inputs, identifier), value)
     return node.outputs["Value"]
 
 
@@ -90,19 +117,35 @@ def mix_node(tree, data_type, name, location, factor, a, b, blend_type="MIX", la
     node.clamp_factor = True
     suffix = {"FLOAT": "Float", "VECTOR": "Vector", "RGBA": "Color"}[data_type]
     for identifier, value in (("Factor_Float", factor), (f"A_{suffix}", a), (f"B_{suffix}", b)):
-        socket = socket_by_id(node.inputs, identifier)
-        if hasattr(value, "is_output"):
-            tree.links.new(value, socket)
-        else:
-            socket.default_value = value
-    return socket_by_id(node.outputs, f"Result_{suffix}")
+        feed(tree, socket_by_id(node.inputs, identifier), value)
+    result = socket_by_id(node.outputs, f"Result_{suffix}")
+    if data_type == "RGBA" and compat.mix_mixes_alpha():
+        result = keep_alpha(tree, name, location, result, a)
+    return result
+
+
+def keep_alpha(tree, name, location, image, alpha_of):
+    """``image`` with the alpha of ``alpha_of`` (a colour socket or an RGBA value): what a
+    colour Mix node gave before Blender 5.1, put back where the Mix node mixes alpha."""
+    x, y = location
+    keep = add_node(tree, "CompositorNodeSetAlpha", f"{name} Alpha", (x + 180, y), label="A's Alpha")
+    keep.inputs["Type"].default_value = "Replace Alpha"
+    tree.links.new(image, keep.inputs["Image"])
+    if hasattr(alpha_of, "is_output"):
+        channels = add_node(tree, "CompositorNodeSeparateColor", f"{name} A Channels", (x, y - 220), label="A")
+        tree.links.new(alpha_of, channels.inputs["Image"])
+        tree.links.new(channels.outputs["Alpha"], keep.inputs["Alpha"])
+    else:
+        rgba = tuple(alpha_of) if isinstance(alpha_of, (tuple, list)) else ()
+        keep.inputs["Alpha"].default_value = rgba[3] if len(rgba) > 3 else 1.0
+    return keep.outputs["Image"]
 
 
 def clear_colour(tree, location):
     """A transparent black RGB node: what a pass output shows before anything is generated."""
     clear = add_node(tree, "CompositorNodeRGB", "GenVFX Clear", location, label="Nothing Yet")
-    clear.outputs[0].default_value = (0.0, 0.0, 0.0, 0.0)
-    return clear.outputs[0]
+    clear.outputs["Color"].default_value = (0.0, 0.0, 0.0, 0.0)
+    return clear.outputs["Color"]
 
 
 def generated_switch(tree, name, off, on, to_socket, location):

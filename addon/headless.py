@@ -189,8 +189,8 @@ def _show(tree, node) -> None:
     output.location = (x, 0)
     viewer = tree.nodes.new("CompositorNodeViewer")
     viewer.location = (x, -200)
-    tree.links.new(node.outputs["Image"], output.inputs[0])
-    tree.links.new(node.outputs["Image"], viewer.inputs[0])
+    tree.links.new(node.outputs["Image"], output.inputs["Image"])
+    tree.links.new(node.outputs["Image"], viewer.inputs["Image"])
 
 
 def _save_scene(scene, plate, blend_out: str) -> str:

@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shlex
-import sys
 import tempfile
 
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
+from . import backend_setup
+
 # ``bl_ext.<repo>.genvfx.addon`` → ``bl_ext.<repo>.genvfx``; ``genvfx.addon`` → ``genvfx``.
 ADDON_ID = __package__.rsplit(".", 1)[0]
 
 BACKEND_MODULES = ("numpy", "OpenEXR", "PyOpenColorIO", "onnxruntime", "torch")
-BACKEND_REQUIREMENTS = (
-    "numpy<2", "onnxruntime>=1.17", "OpenEXR>=3.3", "opencolorio>=2.3",
-    "opencv-python-headless<4.12", "tqdm>=4.60", "torch>=2.4",
-)
 DEFAULT_CACHE = "//genvfx_cache/"
 
 DEVICES = (
@@ -39,8 +35,8 @@ class GenVFXPreferences(bpy.types.AddonPreferences):
 
     python: StringProperty(
         name="Backend Python", subtype="FILE_PATH", default="",
-        description="Python 3.11 interpreter with the backend's packages; empty = Blender's own Python "
-                    "when it has them")
+        description="Python interpreter (3.11 or later) with the backend's packages; empty = Blender's own "
+                    "Python when it has them")
     device: EnumProperty(name="Device", items=DEVICES, default="AUTO")
     cache_dir: StringProperty(
         name="Cache", subtype="DIR_PATH", default=DEFAULT_CACHE,
@@ -126,21 +122,13 @@ def venv_dir() -> str:
 
 
 def venv_python(folder: str) -> str:
-    return os.path.join(folder, "Scripts", "python.exe") if sys.platform == "win32" else \
-        os.path.join(folder, "bin", "python")
+    return backend_setup.venv_python(folder)
 
 
 def setup_commands(folder: str) -> list[list[str]]:
-    python = venv_python(folder)
-    return [
-        [sys.executable, "-m", "venv", folder],
-        [python, "-m", "pip", "install", "--upgrade", "pip"],
-        [python, "-m", "pip", "install", *BACKEND_REQUIREMENTS],
-    ]
-
-
-def setup_command_line(folder: str) -> str:
-    return " && ".join(shlex.join(command) for command in setup_commands(folder))
+    """Set up Backend's commands: a venv made by the Python Blender runs (``sys.executable``),
+    the backend's requirements installed in it (:mod:`.backend_setup`)."""
+    return backend_setup.setup_commands(folder)
 
 
 classes = (GenVFXPreferences,)

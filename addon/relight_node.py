@@ -28,11 +28,12 @@ from ..backend.files import layers, sequences
 from ..backend.generators.relight import HEADER_NEUTRAL
 from ..models.relight.light import Light
 from .frame_range import build_frame_range
-from .group_nodes import RESULT_NODE, clear_colour, generated_switch, link_passes, proxy_scales, set_switches
+from .group_nodes import (RESULT_NODE, VECTOR_MATH_INPUTS, clear_colour, feed, generated_switch, link_passes,
+                          proxy_scales, set_switches, socket_by_id)
 from .group_nodes import add_node as _node
 from .group_nodes import add_socket as _socket
 from .group_nodes import math_node as _math
-from .group_nodes import socket_by_id as _by_id
+from .group_nodes import mix_node as _mix
 from .node_base import GenVFXNodeBase
 
 PASSES = ("Combined", "Normal", "Albedo", "Shading", "Residual", "Depth")
@@ -41,14 +42,13 @@ LIGHT_INPUTS = ("Light Direction", "Use Angles", "Azimuth", "Elevation", "Colour
 
 
 def _vector_math(tree, operation, name, location, *inputs):
+    """A Vector Math node of ``inputs`` (sockets to link or values to set, in the order of
+    its inputs; SCALE takes a vector and the Scale)."""
     node = _node(tree, "ShaderNodeVectorMath", name, location)
     node.operation = operation
-    sockets = [s for s in node.inputs if s.enabled] if operation != "SCALE" else [node.inputs[0], node.inputs["Scale"]]
-    for socket, value in zip(sockets, inputs):
-        if hasattr(value, "is_output"):
-            tree.links.new(value, socket)
-        else:
-            socket.default_value = value
+    identifiers = (VECTOR_MATH_INPUTS[0], "Scale") if operation == "SCALE" else VECTOR_MATH_INPUTS
+    for identifier, value in zip(identifiers, inputs):
+        feed(tree, socket_by_id(node.inputs, identifier), value)
     return node.outputs["Value" if operation == "DOT_PRODUCT" else "Vector"]
 
 
@@ -63,8 +63,8 @@ def _angle_direction(tree, azimuth, elevation, prefix, y):
     z = _math(tree, "MULTIPLY", cos_el, _math(tree, "COSINE", az, None, f"{prefix} Cos Azimuth", (-950, y - 150)),
               f"{prefix} Angle Z", (-750, y - 150))
     combine = _node(tree, "ShaderNodeCombineXYZ", f"{prefix} Angle Direction", (-550, y))
-    for socket, value in zip(combine.inputs, (x, up, z)):
-        tree.links.new(value, socket)
+    for axis, value in zip("XYZ", (x, up, z)):
+        tree.links.new(value, combine.inputs[axis])
     return combine.outputs["Vector"]
 
 
@@ -139,13 +139,9 @@ class RelightNode(GenVFXNodeBase):
         gin = group_in.outputs
 
         angles = _angle_direction(tree, gin["Azimuth"], gin["Elevation"], "GenVFX", 300)
-        pick = _node(tree, "ShaderNodeMix", "GenVFX Direction Source", (-350, 300), label="Vector / Angles")
-        pick.data_type = "VECTOR"
-        pick.clamp_factor = True
-        links.new(gin["Use Angles"], _by_id(pick.inputs, "Factor_Float"))
-        links.new(gin["Light Direction"], _by_id(pick.inputs, "A_Vector"))
-        links.new(angles, _by_id(pick.inputs, "B_Vector"))
-        direction = _vector_math(tree, "NORMALIZE", "GenVFX Direction", (-150, 300), _by_id(pick.outputs, "Result_Vector"))
+        pick = _mix(tree, "VECTOR", "GenVFX Direction Source", (-350, 300), gin["Use Angles"], gin["Light Direction"],
+                    angles, label="Vector / Angles")
+        direction = _vector_math(tree, "NORMALIZE", "GenVFX Direction", (-150, 300), pick)
 
         # Shading' = ambient + Σ intensity × colour × max(0, (n·d + wrap) / (1 + wrap))
         normal = scales["Normal"].outputs["Image"]
@@ -163,29 +159,20 @@ class RelightNode(GenVFXNodeBase):
                              (SHADING_FLOOR,) * 3)
         ratio = _vector_math(tree, "MULTIPLY", "GenVFX Ratio", (1000, -350), gin["Image"],
                              _vector_math(tree, "DIVIDE", "GenVFX Shading Ratio", (850, -500), new_shading, floor))
-        mode = _node(tree, "ShaderNodeMix", "GenVFX Mode", (1150, -250), label="Recombine / Ratio")
-        mode.data_type = "VECTOR"
-        mode.clamp_factor = True
-        links.new(gin["Ratio Mode"], _by_id(mode.inputs, "Factor_Float"))
-        links.new(recombine, _by_id(mode.inputs, "A_Vector"))
-        links.new(ratio, _by_id(mode.inputs, "B_Vector"))
+        mode = _mix(tree, "VECTOR", "GenVFX Mode", (1150, -250), gin["Ratio Mode"], recombine, ratio,
+                    label="Recombine / Ratio")
         plate_alpha = _node(tree, "CompositorNodeSeparateColor", "GenVFX Plate Alpha", (1000, -650))
         links.new(gin["Image"], plate_alpha.inputs["Image"])
         with_alpha = _node(tree, "CompositorNodeSetAlpha", "GenVFX Keep Alpha", (1300, -250))
         with_alpha.inputs["Type"].default_value = "Replace Alpha"
-        links.new(_by_id(mode.outputs, "Result_Vector"), with_alpha.inputs["Image"])
+        links.new(mode, with_alpha.inputs["Image"])
         links.new(plate_alpha.outputs["Alpha"], with_alpha.inputs["Alpha"])
 
         # outside the generated frames, and before generating: the plate, empty passes
         in_range = build_frame_range(tree, (-1150, -1500))
-        gate = _node(tree, "ShaderNodeMix", "GenVFX In Range Image", (1500, -100), label="Plate / Relit")
-        gate.data_type = "RGBA"
-        gate.clamp_factor = True
-        links.new(in_range, _by_id(gate.inputs, "Factor_Float"))
-        links.new(gin["Image"], _by_id(gate.inputs, "A_Color"))
-        links.new(with_alpha.outputs["Image"], _by_id(gate.inputs, "B_Color"))
-        generated_switch(tree, "Image", gin["Image"], _by_id(gate.outputs, "Result_Color"), group_out.inputs["Image"],
-                         (1700, 0))
+        gate = _mix(tree, "RGBA", "GenVFX In Range Image", (1500, -100), in_range, gin["Image"],
+                    with_alpha.outputs["Image"], label="Plate / Relit")
+        generated_switch(tree, "Image", gin["Image"], gate, group_out.inputs["Image"], (1700, 0))
         clear = clear_colour(tree, (1400, -900))
         for index, pass_name in enumerate(PASSES[1:]):
             generated_switch(tree, pass_name, clear, scales[pass_name].outputs["Image"], group_out.inputs[pass_name],

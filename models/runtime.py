@@ -116,8 +116,11 @@ def onnx_session(path: str, device: str = "auto", threads: int | None = None) ->
     threads = threads or cpu_threads()
     if threads:
         options.intra_op_num_threads = threads
+    providers = onnx_providers(device)  # its own clear error when CUDA is asked for and absent
+    if "CUDAExecutionProvider" in providers and hasattr(ort, "preload_dlls"):
+        ort.preload_dlls()  # the CUDA libraries from pip wheels, else the session falls back to the CPU
     try:
-        session = ort.InferenceSession(str(path), sess_options=options, providers=onnx_providers(device))
+        session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own untyped errors
         raise GenVFXError("model", f"Could not load the ONNX model {path}: {exc}",
                           "Check the model folder's files against its manifest.") from exc

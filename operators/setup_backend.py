@@ -1,6 +1,7 @@
 """``genvfx.setup_backend``: the preferences' Set up Backend button — a virtual environment
-with the backend's packages, made by pip in the background (a modal timer waits for it;
-headless it waits at once), then chosen as the Backend Python."""
+of the Python Blender runs, with the backend's packages, made by pip in the background (a
+modal timer waits for it; headless it waits at once), then chosen as the Backend Python.
+The commands come from :mod:`genvfx.addon.backend_setup`."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import sys
 
 import bpy
 
-from ..addon import preferences
+from ..addon import backend_setup, preferences
+from ..errors import GenVFXError
 
 
 class GENVFX_OT_setup_backend(bpy.types.Operator):
-    """Create a Python 3.11 environment with the backend's packages (needs online access)"""
+    """Create a virtual environment of Blender's own Python with the backend's packages (needs online access)"""
 
     bl_idname = "genvfx.setup_backend"
     bl_label = "Set up Backend"
@@ -24,14 +26,19 @@ class GENVFX_OT_setup_backend(bpy.types.Operator):
 
     def execute(self, context):
         folder = preferences.venv_dir()
+        try:
+            commands = preferences.setup_commands(folder)
+        except GenVFXError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
         if not bpy.app.online_access:
-            command = preferences.setup_command_line(folder)
+            command = backend_setup.command_line(commands)
             self.report({"WARNING"}, "Online access is off. Run this in a terminal, then set Backend Python to "
                         f"{preferences.venv_python(folder)}: {command}")
             context.window_manager.clipboard = command
             return {"CANCELLED"}
         script = "; ".join(
-            f"subprocess.check_call({command!r})" for command in preferences.setup_commands(folder))
+            f"subprocess.check_call({command!r})" for command in commands)
         log = os.path.join(folder, "setup.log")
         os.makedirs(folder, exist_ok=True)
         with open(log, "w") as handle:

@@ -66,6 +66,7 @@ def test_zip_holds_the_package_and_nothing_else(extension_zip):
     assert "blender_manifest.toml" in names and "__init__.py" in names
     assert "addon/debris_fill_node.py" in names and "backend/process/worker.py" in names
     assert "registration.py" in names and "ui/nodes.py" in names
+    assert "pyproject.toml" in names  # Set up Backend reads the backend's requirements from it
     assert "models/weights/fill-patchmatch/manifest.json" in names
     assert "models/weights/relight-normalnet/normalnet.onnx" in names and "addon/relight_node.py" in names
     for name in names:

@@ -103,7 +103,7 @@ def main(config: dict, results: dict) -> None:
     tree.links.new(plate.outputs["Image"], curves.inputs["Image"])
     tree.links.new(curves.outputs["Image"], baked.inputs["Image"])
     tree.links.new(mask.outputs["Image"], baked.inputs["Mask"])
-    tree.links.new(baked.outputs["Image"], tree.nodes["Group Output"].inputs[0])
+    tree.links.new(baked.outputs["Image"], tree.nodes["Group Output"].inputs["Image"])
     results["baked_inputs"] = jobs.build_job(bpy.context, baked, [1]).inputs
     results["generate_baked"] = sorted(bpy.ops.genvfx.generate(node_name=baked.name, wait=True))
     results["baked_node"] = {"state": baked.state, "message": baked.message}

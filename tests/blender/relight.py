@@ -27,7 +27,7 @@ def main(config: dict, results: dict) -> None:
     node.name = "Relight"
     output = tree.nodes.new("NodeGroupOutput")
     tree.links.new(plate.outputs["Image"], node.inputs["Image"])
-    tree.links.new(node.outputs["Image"], output.inputs[0])
+    tree.links.new(node.outputs["Image"], output.inputs["Image"])
     scene.render.resolution_x, scene.render.resolution_y = plate.image.size[:]
     scene.render.resolution_percentage = 100
     scene.render.use_compositing = True
