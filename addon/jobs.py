@@ -8,6 +8,7 @@ parameters; the add-on preferences give the device and the cache.
 from __future__ import annotations
 
 import os
+import tempfile
 
 import bpy
 
@@ -24,10 +25,21 @@ def scope_frames(scene, scope: str) -> list[int]:
     return [scene.frame_current]
 
 
+def absolute_cache_dir(folder: str) -> str:
+    """``folder`` as an absolute path, decided here and not by the worker's working folder:
+    a relative folder lies beside the .blend (as Blender's ``//`` does), or in the temporary
+    folder while the file is unsaved."""
+    folder = bpy.path.abspath(folder)
+    if os.path.isabs(folder):
+        return os.path.normpath(folder)
+    base = os.path.dirname(bpy.data.filepath) if bpy.data.filepath else tempfile.gettempdir()
+    return os.path.normpath(os.path.join(base, folder))
+
+
 def build_job(context, node, frames: list[int], on_bake=None) -> Job:
     """The job for ``node`` on ``frames``; bakes inputs that are not plain files."""
     scene = scene_of(context, node)
-    cache_dir = preferences.cache_dir(context)
+    cache_dir = absolute_cache_dir(preferences.cache_dir(context))
     inputs: dict[str, str] = {}
     for socket_name, role in node.input_roles.items():
         try:

@@ -179,7 +179,7 @@ def test_cli_fill_writes_to_out_and_fails_with_one_line(small_shot, tmp_path, ca
                  "--out", str(out), "--frames", "5-6"]) == 2
     assert "frame 5 is missing" in capsys.readouterr().err
     assert main(["fill", "--plate", str(small_shot / "plate.####.exr"), "--mask", str(small_shot / "mask.####.png"),
-                 "--out", str(out), "--frames", "2", "--prompt", "bricks"]) == 2
+                 "--out", str(tmp_path / "prompted"), "--frames", "2", "--prompt", "bricks"]) == 2
     assert "The embedded default takes no prompt" in capsys.readouterr().err
 
 
@@ -209,3 +209,13 @@ def test_genvfx_threads_caps_the_cpu_threads_and_refuses_nonsense():
     wrong = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
                            env={**os.environ, "GENVFX_THREADS": "two"})
     assert wrong.returncode != 0 and "GENVFX_THREADS must be a whole number" in wrong.stderr
+
+
+def test_cli_refuses_frames_no_file_name_holds_before_building_a_list(small_shot, tmp_path, capsys):
+    from genvfx.cli import main
+
+    for frames, message in (("1-10000000000", "beyond 9999"), ("10000", "beyond 9999")):
+        assert main(["fill", "--plate", str(small_shot / "plate.####.exr"), "--mask", str(small_shot / "mask.####.png"),
+                     "--out", str(tmp_path / "out"), "--frames", frames]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -10,6 +10,7 @@ and plain single-layer RGBA files.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,16 @@ def write_layer(path: str | os.PathLike, layer: str, passes: dict[str, np.ndarra
     return write_channels(path, exr_channels(layer, passes, channels), header)
 
 
+#: ``.<file name>.<pid>.partial[.ext]``: a file being written, renamed to its name when whole.
+PARTIAL_FILE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.partial(\.\w+)?$")
+
+
+def partial_path(path: Path, extension: str = "") -> Path:
+    """Where ``path`` is written before it is renamed into place (``extension`` for
+    writers that insist on one, e.g. numpy's ``.npz``)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.partial{extension}")
+
+
 def write_channels(path: str | os.PathLike, channels: dict[str, np.ndarray],
                    header: dict[str, str] | None = None) -> Path:
     """Write named float32 channels to ``path`` atomically (temporary name, then rename),
@@ -62,7 +73,7 @@ def write_channels(path: str | os.PathLike, channels: dict[str, np.ndarray],
     exr_header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
     exr_header.update({key: str(value) for key, value in (header or {}).items()})
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    temporary = partial_path(path)
     try:
         with OpenEXR.File(exr_header, dict(channels)) as exr:
             exr.write(str(temporary))

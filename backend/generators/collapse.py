@@ -79,7 +79,7 @@ def write_simulation(path: Path, shot) -> Path:
     fragments = shot.fracture.fragments
     sim = shot.simulation
     camera = shot.camera
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial.npz")
+    temporary = SideFiles.partial(path, ".npz")
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         temporary,

@@ -91,6 +91,11 @@ class SideFiles:
         return json_sha256({**files, **extra})
 
     @staticmethod
+    def partial(path: Path, extension: str = "") -> Path:
+        """Where a side file is written before it is renamed into ``path``."""
+        return layers.partial_path(path, extension)
+
+    @staticmethod
     def read_layer(path: Path, layer: str, header_key: str, content: str) -> dict[str, np.ndarray] | None:
         """``{pass: array}`` of ``layer`` in ``path`` when it was made for ``content``, else None."""
         if not path.is_file():

@@ -18,6 +18,14 @@ Events (worker → client)::
     {"type": "cancelled", "job_id", "frame"}
     {"type": "pong", "pid", "version"} / {"type": "released"}
 
+Every request is answered, and a malformed one never stops the worker: a run gets
+exactly one final event (job_done, error or cancelled) under its job_id; ping a pong;
+release a released; a cancel is answered by the final event of the job it stops (a
+cancel of a job not queued or running is forgotten). A line that is not a request —
+not a JSON object, an unknown op, a job_id that is not text or a whole number, a run
+without a job object — gets one error of kind ``bad_request`` with job_id null (a run
+whose job_id is valid gets its error under that job_id), naming what is wrong.
+
 The Blender client and the CLI both speak it through :mod:`.client`.
 """
 
@@ -25,9 +33,13 @@ from __future__ import annotations
 
 import json
 
+from ...errors import GenVFXError
+
 REQUESTS = ("run", "cancel", "release", "ping", "shutdown")
 EVENTS = ("progress", "frame_done", "job_done", "error", "cancelled", "pong", "released")
 FINAL_EVENTS = ("job_done", "error", "cancelled")
+BAD_REQUEST = "bad_request"
+REQUEST_HINT = "The client sent a request the worker cannot act on; see the protocol in backend/process/protocol.py."
 
 
 def encode(message: dict) -> str:
@@ -35,10 +47,33 @@ def encode(message: dict) -> str:
 
 
 def decode(line: str) -> dict:
-    message = json.loads(line)
+    """The JSON object on ``line``; ValueError for anything else (nesting too deep included)."""
+    try:
+        message = json.loads(line)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deep") from None
     if not isinstance(message, dict):
         raise ValueError("a protocol message is a JSON object")
     return message
+
+
+def bad_request(message: str) -> GenVFXError:
+    return GenVFXError(BAD_REQUEST, message, REQUEST_HINT)
+
+
+def request_job_id(request: dict) -> str | int:
+    """The request's job_id: text or a whole number; a bad_request error naming it otherwise."""
+    job_id = request.get("job_id")
+    if not isinstance(job_id, (str, int)) or isinstance(job_id, bool):
+        shown = "missing" if "job_id" not in request else f"{type(job_id).__name__} {short(job_id)}"
+        raise bad_request(f"The request's 'job_id' must be text or a whole number ({shown})")
+    return job_id
+
+
+def short(value, limit: int = 60) -> str:
+    """``value`` for a message, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def run(job_id: str, job: dict) -> dict:

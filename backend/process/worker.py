@@ -17,17 +17,22 @@ import traceback
 from ...errors import GenVFXError, JobCancelled
 from ...version import __version__
 from ..run.executor import JobEvents, run_job
-from ..run.jobs import Job
+from ..run.jobs import Job, check_field_types
 from ..run.loaded_models import LoadedModels
 from . import protocol
 
 
 class Worker:
+    """Serves requests from any iterable of lines, writing events to ``out``; a request it
+    cannot act on is answered with an error and the worker goes on (:mod:`.protocol`)."""
+
     def __init__(self, out, model_folders: list[str] | None = None):
         self._out = out
         self._write_lock = threading.Lock()
         self._jobs: queue.Queue = queue.Queue()
-        self._cancelled: set[str] = set()
+        self._state_lock = threading.Lock()
+        self._pending: dict[str | int, int] = {}  # job id -> how many runs of it are queued or running
+        self._cancelled: set[str | int] = set()
         self.model_folders = model_folders
         self.loaded = LoadedModels()
 
@@ -37,7 +42,7 @@ class Worker:
             self._out.flush()
 
     # Job thread -------------------------------------------------------------------
-    def _events(self, job_id: str) -> JobEvents:
+    def _events(self, job_id: str | int) -> JobEvents:
         def check_cancel() -> None:
             if job_id in self._cancelled:
                 raise JobCancelled()
@@ -49,37 +54,66 @@ class Worker:
             check_cancel=check_cancel,
         )
 
-    def _run(self, job_id: str, job_data: dict) -> None:
+    def _outcome(self, job_id: str | int, job_data: dict) -> dict:
+        """The final event of a job: job_done, cancelled or error."""
         try:
+            check_field_types(job_data)
             job = Job.from_dict(job_data)
             result = run_job(job, self._events(job_id), self.model_folders, self.loaded)
-            self.send(protocol.job_done(job_id, **result))
+            return protocol.job_done(job_id, **result)
         except JobCancelled as cancelled:
-            self.send(protocol.cancelled(job_id, cancelled.frame))
+            return protocol.cancelled(job_id, cancelled.frame)
         except GenVFXError as error:
-            self.send(protocol.error(job_id, error.kind, error.message, error.hint, error.frame))
+            return protocol.error(job_id, error.kind, error.message, error.hint, error.frame)
         except Exception as exc:  # a bug or a library failure: report it, keep serving
-            traceback.print_exc(file=sys.stderr)
-            self.send(protocol.error(job_id, "internal", f"{type(exc).__name__}: {exc}",
-                                     "This is a genvfx bug; the worker log has the traceback."))
+            return internal_error(job_id, exc)
+
+    def _run(self, job_id: str | int, job_data: dict) -> None:
+        """Run one job and send its one final event, whatever happens."""
+        try:
+            outcome = self._outcome(job_id, job_data)
         finally:
-            self._cancelled.discard(job_id)
+            with self._state_lock:
+                self._pending[job_id] -= 1
+                if not self._pending[job_id]:
+                    del self._pending[job_id]
+                    self._cancelled.discard(job_id)
+        try:
+            self.send(outcome)
+        except Exception as exc:  # e.g. a result that is not JSON: the job still ends
+            self.send(internal_error(job_id, exc))
 
     def _job_loop(self) -> None:
         while True:
             item = self._jobs.get()
             if item is None:
                 return
-            self._run(*item)
+            try:
+                self._run(*item)
+            except Exception:  # nothing may end this thread: later jobs would never be answered
+                traceback.print_exc(file=sys.stderr)
 
     # Request loop -----------------------------------------------------------------
     def handle(self, request: dict) -> bool:
-        """Act on one request; False when the worker should stop."""
+        """Act on one request; False when the worker should stop. A malformed request
+        raises GenVFXError (kind bad_request), answered by :meth:`serve`."""
         op = request.get("op")
         if op == "run":
-            self._jobs.put((request["job_id"], request["job"]))
+            job_id = protocol.request_job_id(request)
+            job = request.get("job")
+            if not isinstance(job, dict):
+                shown = "missing" if "job" not in request else f"{type(job).__name__} {protocol.short(job)}"
+                error = protocol.bad_request(f"The request's 'job' must be a JSON object ({shown})")
+                self.send(protocol.error(job_id, error.kind, error.message, error.hint))
+                return True
+            with self._state_lock:
+                self._pending[job_id] = self._pending.get(job_id, 0) + 1
+            self._jobs.put((job_id, job))
         elif op == "cancel":
-            self._cancelled.add(request["job_id"])
+            job_id = protocol.request_job_id(request)
+            with self._state_lock:
+                if job_id in self._pending:  # a cancel for no job is forgotten, not kept for a later one
+                    self._cancelled.add(job_id)
         elif op == "release":
             self.loaded.release()  # a job running now keeps its own reference to its model
             self.send({"type": "released"})
@@ -88,7 +122,8 @@ class Worker:
         elif op == "shutdown":
             return False
         else:
-            self.send(protocol.error(None, "protocol", f"Unknown request '{op}'"))
+            shown = "missing" if "op" not in request else protocol.short(op)
+            raise protocol.bad_request(f"Unknown request: 'op' must be one of {', '.join(protocol.REQUESTS)} ({shown})")
         return True
 
     def serve(self, requests) -> None:
@@ -98,19 +133,31 @@ class Worker:
             if not line.strip():
                 continue
             try:
-                request = protocol.decode(line)
+                if not self.handle(protocol.decode(line)):
+                    break
             except ValueError as exc:
-                self.send(protocol.error(None, "protocol", f"Cannot read request: {exc}"))
-                continue
-            if not self.handle(request):
-                break
+                self.send(protocol.error(None, protocol.BAD_REQUEST, f"Cannot read the request: {str(exc)[:200]}",
+                                         protocol.REQUEST_HINT))
+            except GenVFXError as error:
+                self.send(protocol.error(None, error.kind, error.message, error.hint))
+            except Exception as exc:  # a bug: answer this request, keep serving the next
+                self.send(internal_error(None, exc))
         self._jobs.put(None)
         job_thread.join()
+
+
+def internal_error(job_id: str | int | None, exc: Exception) -> dict:
+    """The error event of an unexpected exception (its traceback goes to the log)."""
+    traceback.print_exception(exc, file=sys.stderr)
+    return protocol.error(job_id, "internal", f"{type(exc).__name__}: {str(exc)[:500]}",
+                          "This is a genvfx bug; the worker log has the traceback.")
 
 
 def main(model_folders: list[str] | None = None) -> int:
     protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints go to stderr
     sys.stdout = sys.stderr
+    # bytes that are not UTF-8 become U+FFFD (then an unreadable request), never an exception
+    sys.stdin.reconfigure(encoding="utf-8", errors="replace")
     Worker(protocol_out, model_folders).serve(sys.stdin)
     return 0

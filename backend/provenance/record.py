@@ -24,6 +24,8 @@ import numpy as np
 from ...version import __version__
 
 HEADER_RECORD = "genvfx.record"
+HEADER_KEY = "genvfx.key"
+HEADER_FRAME = "genvfx.frame"
 HEADER_ENTRY = "genvfx.ledger.entry"
 
 
@@ -84,9 +86,9 @@ def frame_header(record: dict, entry_hash: str) -> dict[str, str]:
         "genvfx.licence": record["licence"],
         "genvfx.params": json.dumps(record["params"], sort_keys=True),
         "genvfx.seed": str(record["seed"]),
-        "genvfx.frame": str(record["frame"]),
+        HEADER_FRAME: str(record["frame"]),
         "genvfx.inputs": json.dumps(record["inputs"], sort_keys=True),
-        "genvfx.key": record["key"],
+        HEADER_KEY: record["key"],
         "genvfx.generated_share": f"{record['generated_share']:.6f}",
         "genvfx.created": record["created"],
     }

@@ -19,7 +19,8 @@ from ...models import registry
 from ..files import images, layers
 from ..generators.frames import SideFiles
 from ..provenance import energy, ledger, record
-from .cache import CachedFrames
+from .cache import (CachedFrames, check_output_folder, claim_folder, clean_stale_partials,
+                    refuse_overwriting_inputs)
 from .jobs import Job
 from .loaded_models import LoadedModels
 
@@ -119,12 +120,16 @@ def run_job(job: Job, events: JobEvents | None = None, model_folders: list[str] 
     reading frames already written back through :class:`CachedFrames`."""
     events = events or JobEvents()
     loaded = loaded if loaded is not None else LoadedModels()
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
     job.validate()
     manifest = model_for(job, model_folders)
     input_hashes = job.input_hashes()
     key = job.key(manifest.hash, input_hashes)
-    output_dir = job.output_dir(key)
+    # the output folder: where the caller asked, no input written over, this job's alone
+    output_dir = check_output_folder(job, key)
+    refuse_overwriting_inputs(job, key)
+    claim_folder(job, key)
+    clean_stale_partials(output_dir, started_at)
     reader = FrameReader(job)
     results = CachedFrames(job, key)
     side = SideFiles(folder=output_dir, shared=job.shared_dir())

@@ -7,11 +7,11 @@ input frame. Frames are cached under ``<cache>/<generator>/<key>/<Layer>.<frame:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 from ..files import sequences
-from ...errors import BadInput
+from ...errors import BadInput, GenVFXError
 from ..generators import generator_spec
 from ..files.hashing import file_sha256, json_sha256
 
@@ -62,11 +62,20 @@ class Job:
             raise BadInput("The job has no frames", "Give a frame range such as 1-24.")
         if not self.cache_dir and not self.output_dir_override:
             raise BadInput("The job has no cache directory", "Set the cache directory in the genvfx preferences.")
+        for name, folder in (("cache directory", self.cache_dir), ("output folder", self.output_dir_override)):
+            if folder and not Path(folder).is_absolute():
+                raise BadInput(f"The job's {name} '{folder}' is relative, so it would depend on where the worker runs",
+                               "Give an absolute path (the caller resolves it against its .blend or its folder).")
 
     def frame_input_path(self, role: str, frame: int) -> Path:
         """The file ``role`` reads for ``frame`` (a single file stands for every frame)."""
         pattern = self.inputs[role]
         return sequences.input_path(pattern, frame if sequences.is_sequence(pattern) else 1, role)
+
+    def input_files(self) -> list[Path]:
+        """Every file this job reads, one per input and frame (a single file once)."""
+        return [self.frame_input_path(role, frame) for role, pattern in sorted(self.inputs.items()) if pattern
+                for frame in (self.frames if sequences.is_sequence(pattern) else self.frames[:1])]
 
     def input_hashes(self) -> dict[str, dict[int, str]]:
         """``{input: {frame: sha256}}`` of the files this job reads (missing files raise)."""
@@ -102,7 +111,40 @@ class Job:
         return None if self.output_dir_override else Path(self.cache_dir) / self.generator
 
     def frame_path(self, key: str, frame: int) -> Path:
-        return self.output_dir(key) / f"{self.layer}.{frame:04d}.exr"
+        return sequences.frame_path(str(self.sequence_pattern(key)), frame)
 
     def sequence_pattern(self, key: str) -> Path:
-        return self.output_dir(key) / f"{self.layer}.####.exr"
+        return self.output_dir(key) / f"{self.layer}.{'#' * sequences.FRAME_DIGITS}.exr"
+
+
+# Field types of a job sent as JSON (the worker's requests) --------------------------
+_FIELD_TYPES = {"generator": str, "inputs": dict, "frames": list, "cache_dir": str, "params": dict,
+                "seed": int, "model": str, "proxy": (int, float), "device": str, "output_dir_override": str}
+_TYPE_WORDS = {str: "text", dict: "an object", list: "a list", int: "a whole number", (int, float): "a number"}
+
+
+def check_field_types(data: dict) -> None:
+    """Refuse a job whose fields are missing or of the wrong JSON type, naming the field
+    (kind ``bad_request``: the caller's mistake, not a genvfx bug). Values are judged later,
+    by :meth:`Job.validate` and the generator."""
+    def refuse(field_name: str, expected: str):
+        value = data[field_name]
+        raise GenVFXError("bad_request", f"The job's '{field_name}' must be {expected}, not {type(value).__name__} "
+                          f"{repr(value)[:60]}", "Fix the request that sent this job.")
+
+    missing = [f.name for f in fields(Job) if f.name not in data
+               and f.default is MISSING and f.default_factory is MISSING]
+    if missing:
+        raise GenVFXError("bad_request", f"The job lacks the field(s) {', '.join(map(repr, missing))}",
+                          "Fix the request that sent this job.")
+    for name, kind in _FIELD_TYPES.items():
+        if name in data and (not isinstance(data[name], kind) or isinstance(data[name], bool)):
+            refuse(name, _TYPE_WORDS[kind])
+    if not all(isinstance(pattern, str) for pattern in data["inputs"].values()):
+        refuse("inputs", "an object of file paths (text)")
+    if not all(isinstance(frame, int) and not isinstance(frame, bool) for frame in data["frames"]):
+        refuse("frames", "a list of whole numbers")
+    try:
+        sequences.check_frames(data["frames"])
+    except BadInput as error:
+        raise GenVFXError("bad_request", f"The job's 'frames': {error.message}", error.hint) from None
