@@ -177,18 +177,26 @@ def check_folder(folder: str | os.PathLike) -> FolderCheck:
         if name not in latest:
             check.problems.append(Problem("unrecorded", name, "this frame is not in the ledger"))
     for name, entry in sorted(latest.items()):
-        path = folder / name
-        if not path.is_file():
-            check.problems.append(Problem("missing", name, "the ledger records this frame but the file is gone"))
-            continue
-        try:
-            pixels = channels_sha256(layers.read_channels(path))
-            header = layers.read_header(path)
-        except BadInput as error:
-            check.problems.append(Problem("altered", name, f"cannot be read ({error.message})"))
-            continue
-        if pixels != entry["record"].get("pixels_sha256"):
-            check.problems.append(Problem("altered", name, "its pixel data differ from what the ledger recorded"))
-        elif header.get(HEADER_ENTRY) != entry.get("hash"):
-            check.problems.append(Problem("header", name, "its header names a different ledger entry"))
+        problem = check_frame(folder / name, entry)
+        if problem is not None:
+            check.problems.append(problem)
     return check
+
+
+def check_frame(path: Path, entry: dict) -> Problem | None:
+    """What is wrong with the frame at ``path`` against its ledger ``entry`` (the last
+    naming it): gone, unreadable, other pixels than recorded, or a header naming another
+    entry; None when it answers to the entry."""
+    name = path.name
+    if not path.is_file():
+        return Problem("missing", name, "the ledger records this frame but the file is gone")
+    try:
+        pixels = channels_sha256(layers.read_channels(path))
+        header = layers.read_header(path)
+    except BadInput as error:
+        return Problem("altered", name, f"cannot be read ({error.message})")
+    if pixels != entry.get("record", {}).get("pixels_sha256"):
+        return Problem("altered", name, "its pixel data differ from what the ledger recorded")
+    if header.get(HEADER_ENTRY) != entry.get("hash"):
+        return Problem("header", name, "its header names a different ledger entry")
+    return None

@@ -19,7 +19,7 @@ import numpy as np
 from ...errors import BadInput, GenVFXError
 from ..files import layers
 from ..provenance import ledger
-from ..provenance.record import HEADER_ENTRY, HEADER_FRAME, HEADER_KEY, channels_sha256
+from ..provenance.record import HEADER_FRAME, HEADER_KEY
 from .jobs import Job
 
 #: A partial older than this before the job started is stale even if its pid is alive
@@ -149,11 +149,11 @@ def frame_is_current(path: Path, key: str, frame: int, entry: dict | None) -> bo
         return False
     try:
         header = layers.read_header(path)
-        if (header.get(HEADER_KEY), header.get(HEADER_FRAME), header.get(HEADER_ENTRY)) != (key, str(frame), entry.get("hash")):
-            return False
-        return channels_sha256(layers.read_channels(path)) == record.get("pixels_sha256")
     except GenVFXError:
         return False
+    if (header.get(HEADER_KEY), header.get(HEADER_FRAME)) != (key, str(frame)):
+        return False
+    return ledger.check_frame(path, entry) is None
 
 
 class CachedFrames:
