@@ -8,8 +8,10 @@ height and width gets crops with the long side at ``options.resolution`` (defaul
 snapped to ``options.multiple`` (default 8). Some exports return 0..255: say so with
 ``options.output_scale: 255``.
 
-Manifest options: ``file`` (the .onnx to load when ``files`` lists several),
-``resolution``, ``multiple``, ``output_scale``, ``defaults``.
+Manifest options: ``file`` (the .onnx to load when ``files`` lists several; a name
+``files`` lists, inside the folder), ``resolution``, ``multiple``, ``output_scale``,
+``defaults``. The file is reached through ``manifest.path``, which takes only a listed
+file inside the folder and whose external data (if any) is listed too.
 """
 
 from __future__ import annotations
