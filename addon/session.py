@@ -22,7 +22,7 @@ import time
 import bpy
 
 from ..backend.process import protocol
-from ..backend.process.client import WorkerClient, worker_log_path
+from ..backend.process.client import WorkerClient
 from ..errors import GenVFXError, JobCancelled
 from . import listeners, preferences, routing
 from .routing import Route
@@ -78,8 +78,9 @@ def release_models() -> bool:
     return True
 
 
-def worker_log() -> str:
-    return os.fspath(worker_log_path())
+def worker_log() -> str | None:
+    """Where the session's worker writes its log (kept after a crash), or None before one started."""
+    return os.fspath(_client.log_path) if _client is not None else None
 
 
 # ------------------------------------------------------------------------------- jobs

@@ -8,9 +8,17 @@ is an error rather than a silent fallback, so a farm node without a GPU says so.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ..errors import GenVFXError
+
+# ONNX Runtime (1.29 on, outside Windows) starts its telemetry when it is imported: it writes
+# a device id and an event store under ~/.cache/Microsoft/DeveloperTools/.onnxruntime (or
+# $XDG_CACHE_HOME) and uploads events. Nothing may leave a render node or be written outside
+# the cache, so it is turned off before anything here imports onnxruntime (a user who sets
+# the variable keeps their choice). Every module that makes ONNX sessions imports this one.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 DEVICES = ("auto", "cuda", "cpu")
 PRECISIONS = ("fp32", "fp16", "bf16")
@@ -60,6 +68,26 @@ def torch_device(device: str = "auto"):
         raise GenVFXError("device", "CUDA was asked for but no CUDA device is available",
                           "Set the device to Auto or CPU in the genvfx preferences.")
     return torch.device("cuda" if device in ("auto", "cuda") and has_cuda else "cpu")
+
+
+@contextmanager
+def one_thread(device="cpu"):
+    """Inside, torch on the CPU computes with one thread. For the operations whose result
+    depends on how many threads share the work (measured with torch 2.13: matrix products,
+    ``pow``, LAPACK's ``eigh``, bilinear upsampling; others split their work but not their
+    arithmetic), so that a frame has the same bytes on a workstation and on a farm node
+    with another core count or ``GENVFX_THREADS``. Nothing changes on a GPU."""
+    import torch
+
+    threads = torch.get_num_threads()
+    if getattr(device, "type", str(device)) != "cpu" or threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def torch_dtype(precision: str, device):

@@ -133,8 +133,37 @@ def read_channels(path: str | os.PathLike) -> dict[str, np.ndarray]:
                        "The file is damaged or truncated; render or copy it again.") from exc
 
 
+def _window(header: dict, key: str) -> tuple[int, int, int, int] | None:
+    """``(x_min, y_min, x_max, y_max)`` (inclusive) of a header's ``dataWindow`` or
+    ``displayWindow``, or None when the header has none."""
+    window = header.get(key)
+    if window is None:
+        return None
+    (x_min, y_min), (x_max, y_max) = (np.asarray(corner, dtype=np.int64).reshape(2) for corner in window)
+    return int(x_min), int(y_min), int(x_max), int(y_max)
+
+
+def in_display_window(pixels: np.ndarray, header: dict) -> np.ndarray:
+    """A channel's pixels (its data window, as the file stores them) placed in the part's
+    display window, the image as Nuke and Blender show it: the display window's size,
+    each pixel at its own position, zero (transparent) where there is no data, and data
+    outside the display window (overscan) left out."""
+    data, display = _window(header, "dataWindow"), _window(header, "displayWindow")
+    if data is None or display is None or data == display:
+        return pixels
+    height, width = display[3] - display[1] + 1, display[2] - display[0] + 1
+    placed = np.zeros((height, width) + pixels.shape[2:], dtype=pixels.dtype)
+    x0, y0 = max(data[0], display[0]), max(data[1], display[1])  # the windows' overlap
+    x1, y1 = min(data[2], display[2]), min(data[3], display[3])
+    if x0 <= x1 and y0 <= y1:
+        placed[y0 - display[1]:y1 - display[1] + 1, x0 - display[0]:x1 - display[0] + 1] = \
+            pixels[y0 - data[1]:y1 - data[1] + 1, x0 - data[0]:x1 - data[0] + 1]
+    return placed
+
+
 def read_layers(path: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]:
-    """``{layer: {pass: H×W or H×W×C float32}}`` from any EXR (all parts).
+    """``{layer: {pass: H×W or H×W×C float32}}`` from any EXR (all parts), each part's
+    pixels placed in its display window (:func:`in_display_window`).
 
     Plain RGBA files come back as layer ``""``, pass ``"Combined"``."""
     exr = _open(path)
@@ -144,7 +173,8 @@ def read_layers(path: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]:
             part_name = str(part.header.get("name", "") or "")
             for full_name, channel in part.channels.items():
                 layer, pass_name, channel_name = _split(full_name, part_name)
-                grouped.setdefault((layer, pass_name or "Combined"), {})[channel_name] = channel.pixels
+                grouped.setdefault((layer, pass_name or "Combined"), {})[channel_name] = \
+                    in_display_window(channel.pixels, part.header)
     except Exception as exc:
         raise BadInput(f"Cannot read EXR {Path(path).name}: {exc}",
                        "The file is damaged or truncated; render or copy it again.") from exc

@@ -18,8 +18,10 @@ def _version() -> str:
     return f"{fill_model.GENERATOR_VERSION}+t{temporal.TEMPORAL_VERSION}"
 
 
-def _mask_coverage(passes: dict) -> float:
-    return float(np.clip(passes["Mask"], 0.0, 1.0).mean())
+def _filled_share(passes: dict) -> float:
+    """The share of the frame the fill generated: its hole, counted by the fill's own rule
+    (a mask of 0.5 everywhere fills nothing and generates nothing)."""
+    return float(fill_model.hole(passes["Mask"]).mean())
 
 
 def _inputs(read, job, frame: int):
@@ -85,5 +87,5 @@ SPEC = GeneratorSpec(
     required_inputs=("plate", "mask"), optional_inputs=("source",),
     default_model="genvfx.fill.patchmatch", version_of=_version, load_model=fill_model.load,
     run_frame=run_frame, run_frames=run_frames,
-    generated_share=_mask_coverage, generated_basis="the mask's coverage (the filled pixels)",
+    generated_share=_filled_share, generated_basis="the filled pixels (where the mask is above 0.5)",
 )

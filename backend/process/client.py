@@ -73,8 +73,14 @@ def command_result(process: subprocess.Popen, timeout: float | None = None) -> s
     return stdout
 
 
-def worker_log_path() -> Path:
-    return Path(tempfile.gettempdir()) / f"genvfx-worker-{os.getpid()}.log"
+_CLIENTS = itertools.count(1)
+
+
+def worker_log_path(client: int) -> Path:
+    """Where the workers of this process's ``client``-th client write their stderr (a crash's
+    traceback, what libraries print). Removed when the client closes after a clean run; kept,
+    and named in the error, when a worker stopped unexpectedly or hit a genvfx bug."""
+    return Path(tempfile.gettempdir()) / f"genvfx-worker-{os.getpid()}-{client}.log"
 
 
 class WorkerClient:
@@ -88,6 +94,9 @@ class WorkerClient:
         self._in_flight: dict[str, int | None] = {}  # job id -> last frame reported
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self.log_path = worker_log_path(next(_CLIENTS))
+        self._log = None
+        self._keep_log = False  # a worker crashed or reported a bug: its log is evidence
 
     # Process ----------------------------------------------------------------------
     @property
@@ -97,7 +106,8 @@ class WorkerClient:
     def _start(self) -> None:
         env = dict(os.environ if self.env is None else self.env)
         env.setdefault("PYTHONUNBUFFERED", "1")
-        self._log = open(worker_log_path(), "ab")
+        if self._log is None:
+            self._log = open(self.log_path, "ab")
         try:
             self._process = subprocess.Popen(
                 [self.python, "-c", BOOTSTRAP, str(PACKAGE_ROOT), *self.model_folders],
@@ -116,6 +126,9 @@ class WorkerClient:
                 event = protocol.decode(line)
             except ValueError:
                 continue
+            if event.get("type") == "error" and event.get("kind") == "internal":
+                self._keep_log = True
+                event["hint"] = f"{event.get('hint') or ''} ({self.log_path})".strip()
             with self._lock:
                 job_id = event.get("job_id")
                 if event.get("type") in protocol.FINAL_EVENTS:
@@ -124,12 +137,14 @@ class WorkerClient:
                     self._in_flight[job_id] = event["frame"]
             self._events.put(event)
         code = process.wait()
+        if code != 0:
+            self._keep_log = True
         with self._lock:
             orphans, self._in_flight = dict(self._in_flight), {}
         for job_id, frame in orphans.items():
             self._events.put(protocol.error(
                 job_id, "worker", f"The backend stopped unexpectedly (exit code {code})",
-                f"Generate again to restart it; if it repeats, see {worker_log_path()} "
+                f"Generate again to restart it; if it repeats, see {self.log_path} "
                 "(out of memory? try a lower proxy scale).", frame))
 
     def _send(self, message: dict) -> None:
@@ -198,15 +213,28 @@ class WorkerClient:
         return result_of(event)
 
     def close(self, timeout: float = 10.0) -> None:
-        if not self.alive:
+        """Stop the worker; its log is removed unless a worker of this client crashed, was
+        killed or reported a bug (then the log stays where the error said)."""
+        if self.alive:
+            try:
+                self._send(protocol.shutdown())
+                self._process.stdin.close()
+                self._process.wait(timeout)
+            except (GenVFXError, OSError, subprocess.TimeoutExpired):
+                self._keep_log = True
+                self._process.kill()
+                self._process.wait()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is None:
             return
-        try:
-            self._send(protocol.shutdown())
-            self._process.stdin.close()
-            self._process.wait(timeout)
-        except (GenVFXError, OSError, subprocess.TimeoutExpired):
-            self._process.kill()
-            self._process.wait()
+        self._log.close()
+        self._log = None
+        if self._process is not None and self._process.returncode != 0:
+            self._keep_log = True
+        if not self._keep_log:
+            self.log_path.unlink(missing_ok=True)
 
     def kill(self) -> None:
         """Stop the worker at once (a stuck native library); jobs in flight fail."""

@@ -15,6 +15,7 @@ from typing import Callable
 
 from ...errors import BadInput, GenVFXError
 from .adapters import ADAPTERS_VERSION, LOADERS
+from .hole import hole  # noqa: F401  (the hole rule, for the generator's share)
 from .patchmatch import GENERATOR_VERSION as PATCHMATCH_VERSION
 from .patchmatch import fill
 

@@ -45,8 +45,10 @@ feature and is voted like the colours. Everything is vectorised torch (gathers w
 precomputed offsets, ``conv2d`` for the source descriptors); the only Python loops
 run over levels, iterations, candidate kinds and the ``patch²`` offsets.
 
-Same inputs and seed give the same bytes on the same machine and device
-(a seeded ``torch.Generator``; gathers, no scatter-adds with atomics).
+Same inputs and seed give the same bytes on the same machine and device, whatever the
+number of CPU threads (a seeded ``torch.Generator``; gathers, no scatter-adds with atomics;
+the operations whose bits depend on how threads split the work run on one,
+:func:`~genvfx.models.runtime.one_thread`).
 """
 
 from __future__ import annotations
@@ -57,10 +59,11 @@ from typing import Callable
 import numpy as np
 
 from ...errors import BadInput
-from ..runtime import torch_device
+from ..runtime import one_thread, torch_device
+from .hole import hole as hole_of
 
 #: Bump whenever the output for the same inputs changes (it is part of the cache key).
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"  # 4: the same bytes whatever the number of threads
 
 # Tuning. Kept together so a change here reminds one to bump GENERATOR_VERSION.
 _PCA_DIMS_MAX = 24          # descriptor length, at most
@@ -106,7 +109,7 @@ def fill(plate: np.ndarray, mask: np.ndarray, *, seed: int = 0, source: np.ndarr
     "Mask": H×W float32}``.
     """
     plate, mask, source = _check_inputs(plate, mask, source, patch_size)
-    hole = mask > 0.5
+    hole = hole_of(mask)
     combined = plate.copy()
     if source is None and hole.any():
         _require_whole_source_patch(hole, patch_size)
@@ -190,8 +193,9 @@ def _encode(x):
     import torch
 
     x = x.clamp_min(0.0)
-    low = x.clamp_max(1.0).pow(1.0 / 2.2)
-    high = 1.0 + torch.log(x.clamp_min(1.0)) / 2.2
+    with one_thread(x.device):  # pow's bits depend on the thread count (see one_thread)
+        low = x.clamp_max(1.0).pow(1.0 / 2.2)
+        high = 1.0 + torch.log(x.clamp_min(1.0)) / 2.2
     return torch.where(x > 1.0, high, low)
 
 
@@ -211,7 +215,9 @@ def _texture(img, known, window):
     import torch
     import torch.nn.functional as F
 
-    luma = torch.tensordot(torch.tensor([0.2126, 0.7152, 0.0722], device=img.device), _encode(img[:3]), 1)
+    encoded = _encode(img[:3])
+    with one_thread(img.device):
+        luma = torch.tensordot(torch.tensor([0.2126, 0.7152, 0.0722], device=img.device), encoded, 1)
     k = known.to(luma.dtype)
     gx = torch.zeros_like(luma)
     gy = torch.zeros_like(luma)
@@ -266,7 +272,8 @@ def _pull_push(img, known):
     height, width = known.shape
     coarse, coarse_known = _halve(img, known, 0.0)
     coarse = _pull_push(coarse, coarse_known)
-    up = F.interpolate(coarse[None], scale_factor=2, mode="bilinear", align_corners=False)[0]
+    with one_thread(img.device):  # threads change its bits (see one_thread)
+        up = F.interpolate(coarse[None], scale_factor=2, mode="bilinear", align_corners=False)[0]
     up = up[:, :height, :width]
     return torch.where(known[None], img, up)
 
@@ -347,8 +354,10 @@ class _Source:
         vecs = _gather_patches(self.features.reshape(self.features.shape[0], -1),
                                self.valid_idx[pick], offsets).double()
         vecs = vecs - vecs.mean(0, keepdim=True)
-        cov = vecs.t() @ vecs / max(1, take - 1)
-        evals, evecs = torch.linalg.eigh(cov.cpu())
+        with one_thread(vecs.device):
+            cov = vecs.t() @ vecs / max(1, take - 1)
+        with one_thread("cpu"):
+            evals, evecs = torch.linalg.eigh(cov.cpu())
         evals = evals.flip(0).clamp_min(0)
         evecs = evecs.flip(1)
         total = float(evals.sum())
@@ -442,7 +451,8 @@ def _set_guide(level, src, patch, from_fill=False):
     src.table = torch.cat([src.desc, guide], 1)
     src.desc, src.guide = src.table[:, :k], src.table[:, k:]
     level.guide = guide.index_select(0, level.targets)
-    level.guide_weight = _GUIDE_WEIGHT * patch * patch * torch.exp(-depth / (_GUIDE_DEPTH * patch))
+    with one_thread(depth.device):
+        level.guide_weight = _GUIDE_WEIGHT * patch * patch * torch.exp(-depth / (_GUIDE_DEPTH * patch))
 
 
 def _front_priority(known, confidence, luma, radius):
@@ -633,7 +643,9 @@ def _complete(plate, hole_np, source_np, seed, device, patch, on_step):
 
         if prev is None:
             if by_priority:
-                origin = _priority_fill(level, src, radius)
+                # one thread: its loop of small products gains little from more, and keeps its bits
+                with one_thread(device):
+                    origin = _priority_fill(level, src, radius)
                 o = origin.index_select(0, level.targets)
                 nnf = _snap(src, torch.div(o, level.width, rounding_mode="floor"), o % level.width)
             else:
@@ -700,7 +712,9 @@ def _target_descriptors(level, basis, radius):
     out = torch.empty(n, basis.shape[1], dtype=torch.float32, device=level.img.device)
     for start in range(0, n, _CHUNK):
         stop = min(n, start + _CHUNK)
-        out[start:stop] = _gather_patches(features, level.targets[start:stop], offsets) @ basis
+        patches = _gather_patches(features, level.targets[start:stop], offsets)
+        with one_thread(patches.device):  # threads change a matrix product's bits (see one_thread)
+            out[start:stop] = patches @ basis
     return out
 
 
@@ -807,7 +821,8 @@ def _vote(level, src, nnf, energies, radius):
         centre = pad_idx - (dy * pad_w + dx)
         s = grid_s.index_select(0, centre)
         e = grid_e.index_select(0, centre)
-        w = torch.exp(-(e - least))  # inf -> 0
+        with one_thread(dev):
+            w = torch.exp(-(e - least))  # inf -> 0
         pixel = (s + (dy * src.width + dx)).clamp(0, last)
         num.addcmul_(src.lin_rows.index_select(0, pixel), w[:, None])
         den.add_(w)

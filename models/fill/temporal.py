@@ -43,6 +43,7 @@ import numpy as np
 
 from ...errors import BadInput
 from ..flow import consistent, dis_flow, grey8
+from .hole import hole as hole_of
 
 #: Part of the fill generator's version (and so of the cache key): bump when output changes.
 TEMPORAL_VERSION = "1"
@@ -117,7 +118,7 @@ def windows(frames: list[int], keys: list[int]) -> list[tuple[int | None, list[i
 
 def hold_frame(key_combined: np.ndarray, plate: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
     """A frame of a held fill: the key's fill in this frame's hole, this plate elsewhere."""
-    combined = np.where((mask > 0.5)[..., None], key_combined, plate).astype(np.float32)
+    combined = np.where(hole_of(mask)[..., None], key_combined, plate).astype(np.float32)
     return passes(combined, mask)
 
 
@@ -230,13 +231,13 @@ class _State:
 def _key_state(key_combined: np.ndarray, plate: np.ndarray, mask: np.ndarray) -> _State:
     height, width = mask.shape
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    return _State(plate, mask > 0.5, key_combined, np.stack([xs, ys], axis=-1), np.ones((height, width), np.float32))
+    return _State(plate, hole_of(mask), key_combined, np.stack([xs, ys], axis=-1), np.ones((height, width), np.float32))
 
 
 def _step(previous: _State, key_combined: np.ndarray, plate: np.ndarray, mask: np.ndarray,
           resynthesise: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> _State:
     """Carry ``previous`` one frame on, into the hole of ``plate``."""
-    hole = mask > 0.5
+    hole = hole_of(mask)
     height, width = hole.shape
     combined = plate.copy()
     key_position = np.full((height, width, 2), np.nan, np.float32)
@@ -311,7 +312,7 @@ def propagate_window(between: list[int], load: Loader, previous_key: tuple[int, 
             if frame in wanted:
                 plate, mask = load(frame)
                 combined = plate.copy()
-                combined[mask > 0.5] = backward[frame][0]
+                combined[hole_of(mask)] = backward[frame][0]
                 yield frame, passes(combined, mask)
         return
     # ... then forward from the previous key, blending and handing frames out as it goes.

@@ -22,6 +22,7 @@ import numpy as np
 
 from ....errors import BadInput
 from . import crop, seam
+from ..hole import hole as hole_of
 
 #: Parameters of the embedded default that a production model has no use for; a job
 #: made for one model still runs with another.
@@ -77,7 +78,7 @@ class CropInpainter:
             raise BadInput(f"Model '{self.manifest.id}' does not take a source image",
                            "Disconnect the source, or use the embedded default (genvfx.fill.patchmatch) to fill from it.")
         params = self.resolve(params)
-        hole = mask > 0.5
+        hole = hole_of(mask)
         combined = plate.copy()
         found = crop.regions(hole, self.rule, context=float(params["context"]))
         per_region = self.steps(params)
