@@ -19,6 +19,10 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-path", action="append", default=[], metavar="DIR",
                         help="extra model folder (repeatable; GENVFX_MODEL_PATH works too)")
 
+    parser.add_argument("--sign-key", type=lambda value: os.path.abspath(os.path.expanduser(value)), metavar="KEY.pem",
+                        help="sign the output folder with this Ed25519 private key (PEM; GENVFX_SIGNING_KEY works "
+                             "too); check it with 'genvfx verify OUT --trust KEY.pub.pem'")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genvfx", description="Generative VFX for Blender's compositor.")
@@ -121,11 +125,30 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--device", default="auto", choices=("auto", "cuda", "cpu"))
 
     verify = commands.add_parser(
-        "verify", help="check every frame under DIR against its ledger (pixel hashes, hash chain)",
-        description="Exits 0 when every frame's pixels match its ledger entry and every ledger's chain is whole; "
-                    "otherwise exits 1 naming each altered, missing or unrecorded frame.")
-    verify.add_argument("dir", help="a job's output folder, or a cache folder (searched recursively)")
+        "verify", help="check every frame under DIR against its ledger (pixel hashes, hash chain, headers, "
+                       "signatures)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Exits 0 when every frame's pixels and provenance header match its ledger entry and every "
+                    "ledger's chain is whole;\notherwise exits 1 naming each altered, missing or unrecorded "
+                    "frame, header attribute or ledger line.\n\n"
+                    "Without --trust a folder that passes is 'consistent, not authenticated': whoever can edit "
+                    "the folder\ncan rewrite frames, ledger and headers so that they agree. With --trust "
+                    "KEY.pub.pem it is also\n'authenticated by' that key: the jobs that wrote it signed the "
+                    "ledger's tip (ledger.sig) and each\nframe's entry with the private key (--sign-key, "
+                    "GENVFX_SIGNING_KEY or the add-on's Signing Key),\nso frames or lines added, edited or "
+                    "removed since are caught and named, and a folder without\nsignature fails.\n\n"
+                    "Make a key pair once:  genvfx verify --new-key studio.pem   (writes studio.pem and "
+                    "studio.pub.pem)\n"
+                    "  or:  openssl genpkey -algorithm ed25519 -out studio.pem && "
+                    "openssl pkey -in studio.pem -pubout -out studio.pub.pem")
+    verify.add_argument("dir", nargs="?", help="a job's output folder, or a cache folder (searched recursively)")
     verify.add_argument("--json", action="store_true", help="print the result as JSON (for pipelines)")
+    verify.add_argument("--trust", action="append", metavar="KEY.pub.pem",
+                        help="an Ed25519 public key (PEM or ssh-ed25519) whose signatures are trusted (repeatable); "
+                             "the folder must be signed by one of them")
+    verify.add_argument("--new-key", metavar="KEY.pem",
+                        help="write a new signing key KEY.pem (private, mode 600) and KEY.pub.pem (public), then stop "
+                             "(or verify DIR when given)")
 
     report = commands.add_parser(
         "report", help="write DIR/report.json and a self-contained DIR/report.html (AI use, compute, energy)",

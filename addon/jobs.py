@@ -2,7 +2,7 @@
 
 The node's input sockets become file patterns (used as they are, or baked into the
 cache by :mod:`.bake`); its properties become the job's seed, model, proxy scale and
-parameters; the add-on preferences give the device and the cache.
+parameters; the add-on preferences give the device, the cache and the signing key.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import tempfile
 
 import bpy
 
+from ..backend.run.cache import frames_recorded
 from ..backend.run.jobs import Job
 from ..errors import BadInput, GenVFXError
 from ..models import registry
@@ -66,6 +67,7 @@ def build_job(context, node, frames: list[int], on_bake=None) -> Job:
         model=node.model_id,
         proxy=node.proxy_scale,
         device=preferences.device(context),
+        sign_key=preferences.signing_key(context),
     )
 
 
@@ -77,7 +79,8 @@ def expected_key(job: Job, model_folders: list[str] | None = None) -> str:
 
 def is_stale(node, job: Job, model_folders: list[str] | None = None) -> bool:
     """Whether ``node`` must generate for ``job``: its loaded result has another key,
-    or some of the job's frames are not on disk."""
+    some of the job's frames are not on disk, or its ledger does not record them (it was
+    lost or moved aside: only a run of the job records them again)."""
     if node.state != "DONE" or not node.job_key or not node.result_pattern:
         return True
     try:
@@ -88,4 +91,4 @@ def is_stale(node, job: Job, model_folders: list[str] | None = None) -> bool:
         return True
     if any(frame not in node.result_frames for frame in job.frames):
         return True
-    return not node.frames_on_disk(job.frames)
+    return not node.frames_on_disk(job.frames) or not frames_recorded(job, key)

@@ -1,6 +1,6 @@
 """Add-on preferences: which Python runs the backend, on which device, where the
-cache and the model folders are — and how the backend is set up (the button's operator
-is ``operators/setup_backend.py``).
+cache and the model folders are, the studio's signing key — and how the backend is set
+up (the button's operator is ``operators/setup_backend.py``).
 
 Everything here is readable without the add-on being enabled (the ``bpy`` module
 registering the classes itself, tests): :func:`get` falls back to the defaults.
@@ -45,6 +45,12 @@ class GenVFXPreferences(bpy.types.AddonPreferences):
     model_folders: StringProperty(
         name="Model Folders", default="",
         description="Folders holding model folders (each with a manifest.json), separated by ';'")
+    signing_key: StringProperty(
+        name="Signing Key", subtype="FILE_PATH", default="",
+        description="The studio's Ed25519 private key (PEM) the generated folders are signed with, so that "
+                    "'genvfx verify --trust KEY.pub.pem' can prove who wrote them; empty = the "
+                    "GENVFX_SIGNING_KEY environment variable, or unsigned. Make one with "
+                    "'genvfx verify --new-key KEY.pem'")
 
     def draw(self, context):
         layout = self.layout
@@ -58,6 +64,7 @@ class GenVFXPreferences(bpy.types.AddonPreferences):
         col.prop(self, "device")
         col.prop(self, "cache_dir")
         col.prop(self, "model_folders")
+        col.prop(self, "signing_key")
 
 
 class _Defaults:
@@ -65,6 +72,7 @@ class _Defaults:
     device = "AUTO"
     cache_dir = DEFAULT_CACHE
     model_folders = ""
+    signing_key = ""
 
 
 def get(context=None):
@@ -107,6 +115,13 @@ def cache_dir(context=None) -> str:
     if raw.startswith("//") and not bpy.data.filepath:
         return os.path.join(tempfile.gettempdir(), raw[2:].strip("/\\") or "genvfx_cache")
     return os.path.normpath(bpy.path.abspath(raw))
+
+
+def signing_key(context=None) -> str:
+    """The signing key's path, absolute ('//' beside the .blend); "" when none is set (the
+    worker then uses GENVFX_SIGNING_KEY when set)."""
+    raw = (getattr(get(context), "signing_key", "") or "").strip()
+    return os.path.normpath(bpy.path.abspath(raw)) if raw else ""
 
 
 def model_folders(context=None) -> list[str]:

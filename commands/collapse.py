@@ -44,7 +44,8 @@ def main(args) -> int:
         inputs["clean"] = str(Path(args.clean).resolve())
     out = Path(args.out).resolve()
     job = Job(generator="collapse", inputs=inputs, frames=frames, seed=options.seed, proxy=args.proxy,
-              device=args.device, params=options.to_params(), output_dir_override=str(out))
+              device=args.device, params=options.to_params(), output_dir_override=str(out),
+              sign_key=args.sign_key or "")
     result = run_and_report(job, "Collapse Sim", args.python, args.model_path)
     first = sequences.frame_path(result["pattern"], frames[0])
     for warning in json.loads(layers.read_header(first).get("genvfx.collapse.warnings", "[]")):

@@ -35,7 +35,8 @@ def main(args) -> int:
         inputs["source"] = str(Path(args.source).resolve())
     out = Path(args.out).resolve()
     job = Job(generator="fill", inputs=inputs, frames=frames, seed=args.seed, model=args.model,
-              proxy=args.proxy, device=args.device, params=job_params(args), output_dir_override=str(out))
+              proxy=args.proxy, device=args.device, params=job_params(args), output_dir_override=str(out),
+              sign_key=args.sign_key or "")
     if args.variants is not None:
         return main_variants(args, job, out)
     run_and_report(job, "Debris Fill", args.python, args.model_path)

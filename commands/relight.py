@@ -30,6 +30,7 @@ def main(args) -> int:
     frames = sequences.resolve_frames(plate, sequences.parse_frames(args.frames))
     out = Path(args.out).resolve()
     job = Job(generator="relight", inputs={"plate": plate}, frames=frames, seed=0, model=args.model,
-              proxy=args.proxy, device=args.device, params=job_params(args), output_dir_override=str(out))
+              proxy=args.proxy, device=args.device, params=job_params(args), output_dir_override=str(out),
+              sign_key=args.sign_key or "")
     run_and_report(job, "Relight", args.python, args.model_path)
     return 0

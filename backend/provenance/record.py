@@ -9,7 +9,10 @@ it, and into the EXR header with that entry's hash.
 
 Header entries: ``genvfx.record`` (the record, JSON), ``genvfx.ledger.entry`` (the
 ledger entry's sha256), and the record's main fields one by one (``genvfx.generator``,
-``genvfx.model``, ``genvfx.seed``…) for tools that read single attributes.
+``genvfx.model``, ``genvfx.seed``…) for tools that read single attributes, and the
+generator's own attributes the record lists under ``header``. ``genvfx verify`` compares
+every one of them with the ledger's record. A signed frame also carries
+``genvfx.signature`` and ``genvfx.signature.key`` (:mod:`.signing`).
 """
 
 from __future__ import annotations
@@ -50,7 +53,9 @@ def generated_share(job, passes) -> float:
 
 
 def frame_record(job, key: str, frame: int, manifest, input_hashes: dict, file_name: str,
-                 pixels_sha256: str, share: float, usage, device: str) -> dict:
+                 pixels_sha256: str, share: float, usage, device: str, header: dict | None = None) -> dict:
+    """A frame's record; ``header`` holds the generator's own header attributes of the frame
+    (e.g. the light a relight was split with), recorded so that verify can compare them."""
     frame_inputs = {role: hashes.get(frame, next(iter(hashes.values()))) for role, hashes in input_hashes.items()}
     return {
         "file": file_name,
@@ -71,13 +76,15 @@ def frame_record(job, key: str, frame: int, manifest, input_hashes: dict, file_n
         "device": device,
         **usage.to_record(),
         "created": created(),
+        "header": {str(name): str(value) for name, value in (header or {}).items()},
     }
 
 
 def frame_header(record: dict, entry_hash: str) -> dict[str, str]:
-    """The EXR header entries of a frame: its whole record, its ledger entry's hash, and
-    the main fields one by one."""
+    """The EXR header entries of a frame: the generator's own attributes the record lists,
+    its whole record, its ledger entry's hash, and the main fields one by one."""
     return {
+        **record.get("header", {}),
         HEADER_RECORD: json.dumps(record, sort_keys=True),
         HEADER_ENTRY: entry_hash,
         "genvfx.generator": record["generator"],

@@ -5,7 +5,8 @@ each other build on).
 A job writes only into its own folder (``<cache>/<generator>/<key>/`` or the ``--out``
 folder it was given), never over one of its inputs, and a folder holds the frames of one
 job. A frame counts as written only when its header and its ledger entry say it is this
-job's frame, of this number, with these pixels: a file name proves nothing.
+job's frame, of this number, with these pixels: a file name proves nothing. A job that
+signs (:mod:`..provenance.signing`) takes a frame only when it is signed by its key.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from ...errors import BadInput, GenVFXError
 from ..files import layers
-from ..provenance import ledger
+from ..provenance import ledger, signing
 from ..provenance.record import HEADER_FRAME, HEADER_KEY
 from .jobs import Job
 
@@ -64,12 +65,13 @@ def _frame_files(folder: Path) -> list[Path]:
 
 
 def _readable_entries(folder: Path) -> list[dict]:
-    """The ledger's entries that hold a record; [] without a ledger or when it cannot be
-    read (the ledger's append names that problem when the job gets to it)."""
+    """The ledger's entries that hold a record, without an unfinished last line (an append
+    a crash cut short; the next append removes it); [] without a ledger or when it cannot
+    be read (the ledger's append names that problem when the job gets to it)."""
     if not (folder / ledger.LEDGER_NAME).is_file():
         return []
     try:
-        entries = ledger.read(folder)
+        entries = ledger.read(folder, skip_unfinished=True)
     except (BadInput, OSError, UnicodeDecodeError):
         return []
     return [entry for entry in entries if isinstance(entry, dict) and isinstance(entry.get("record"), dict)]
@@ -138,10 +140,25 @@ def clean_stale_partials(folder: Path, started: float | None = None) -> list[Pat
     return removed
 
 
-def frame_is_current(path: Path, key: str, frame: int, entry: dict | None) -> bool:
+def frames_recorded(job: Job, key: str) -> bool:
+    """Whether the ledger of ``job``'s folder records every frame of the job for ``key``: a
+    cheap test (no pixels read) that a result on disk is not one whose ledger was lost or
+    moved aside, which only a run of the job records again."""
+    latest = ledger.current_entries(_readable_entries(job.output_dir(key)))
+    for frame in job.frames:
+        entry = latest.get(job.frame_path(key, frame).name)
+        if entry is None or entry["record"].get("key") != key or entry["record"].get("frame") != frame:
+            return False
+    return True
+
+
+def frame_is_current(path: Path, key: str, frame: int, entry: dict | None,
+                     signer: signing.Signer | None = None) -> bool:
     """A cached frame counts only if it is whole, was made for this key and frame, and
-    its pixels and header answer to its ledger ``entry`` (the last naming this file). A
-    frame renamed, swapped, repainted or unrecorded does not count: it is made again."""
+    its pixels and header answer to its ledger ``entry`` (the last naming this file) —
+    and, for a job that signs, its header carries ``signer``'s signature of the entry. A
+    frame renamed, swapped, repainted, unrecorded or unsigned does not count: it is made
+    again."""
     if entry is None or not path.is_file():
         return False
     record = entry.get("record", {})
@@ -153,6 +170,8 @@ def frame_is_current(path: Path, key: str, frame: int, entry: dict | None) -> bo
         return False
     if (header.get(HEADER_KEY), header.get(HEADER_FRAME)) != (key, str(frame)):
         return False
+    if signer is not None and not signer.signed(header, ledger.entry_hash(entry)):
+        return False
     return ledger.check_frame(path, entry) is None
 
 
@@ -160,8 +179,8 @@ class CachedFrames:
     """The frames of a job already written, read back: what generators whose frames depend
     on each other (a fill carried from its key frames) build on."""
 
-    def __init__(self, job: Job, key: str):
-        self.job, self.key = job, key
+    def __init__(self, job: Job, key: str, signer: signing.Signer | None = None):
+        self.job, self.key, self.signer = job, key, signer
         self._entries: dict[str, dict] = {}
         self._ledger_state: tuple | None = None
 
@@ -180,7 +199,7 @@ class CachedFrames:
 
     def has(self, frame: int) -> bool:
         path = self.job.frame_path(self.key, frame)
-        return frame_is_current(path, self.key, frame, self._current_entries().get(path.name))
+        return frame_is_current(path, self.key, frame, self._current_entries().get(path.name), self.signer)
 
     def read(self, frame: int) -> dict[str, np.ndarray]:
         """``{pass: array}`` of ``frame`` as written (float32, so exactly what was computed)."""

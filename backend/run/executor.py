@@ -18,7 +18,7 @@ from ...errors import GenVFXError, JobCancelled
 from ...models import registry
 from ..files import images, layers
 from ..generators.frames import SideFiles
-from ..provenance import energy, ledger, record
+from ..provenance import energy, ledger, record, signing
 from .cache import (CachedFrames, check_output_folder, claim_folder, clean_stale_partials,
                     refuse_overwriting_inputs)
 from .jobs import Job
@@ -93,19 +93,41 @@ def _frame_by_frame(read, job: Job, todo: list[int], results, progress_for, mode
 
 
 def _write_frame(job: Job, key: str, frame: int, manifest, input_hashes: dict, passes, path: Path,
-                 meter: energy.EnergyMeter) -> energy.Usage:
+                 meter: energy.EnergyMeter, signer: signing.Signer | None = None, remaining: int = 1) -> energy.Usage:
     """Record a frame in the ledger beside it, then write it with that record and the
-    entry's hash in its header. (Ledger first: a crash in between leaves an entry whose
-    file is missing, which a resumed job writes again under a new entry.)"""
+    entry's hash in its header (and, with a ``signer``, its signature of the entry). Ledger
+    first: a crash in between leaves an entry whose file is missing, which a resumed job
+    writes again under a new entry; a frame that cannot be written (a full disk) takes its
+    entry back. A full disk is reported as a ``disk_full`` error naming the folder and the
+    space the ``remaining`` frames need; no partial file or line is left."""
     channels = layers.exr_channels(job.layer, passes, job.spec.pass_channels)
+    # a frame's file is at most about its raw pixel data (ZIP compression, a small header)
+    needed = sum(channel.nbytes for channel in channels.values()) * max(1, remaining) + 65536
+    needed_for = f"the {max(1, remaining)} frame(s) still to make, uncompressed"
     usage = meter.lap()
     entry_record = record.frame_record(
         job, key, frame, manifest, input_hashes, path.name, record.channels_sha256(channels),
-        record.generated_share(job, passes), usage, meter.device)
-    entry = ledger.append(path.parent, entry_record)
+        record.generated_share(job, passes), usage, meter.device, getattr(passes, "header", None))
+    what = f"frame {frame} ({path.name})"
+    try:
+        entry = ledger.append(path.parent, entry_record, signer)
+    except GenVFXError as error:
+        if error.kind == ledger.DISK_FULL and error.__cause__ is not None:
+            raise ledger.disk_full_error(error.__cause__, path.parent, what, needed,
+                                         needed_for) from error.__cause__
+        raise
     header = record.frame_header(entry_record, entry["hash"])
-    header.update(getattr(passes, "header", {}))
-    layers.write_channels(path, channels, header)
+    if signer is not None:
+        header.update(signer.entry_header(entry["hash"]))
+    try:
+        layers.write_channels(path, channels, header)
+    except BaseException as exc:
+        ledger.retract(path.parent, entry, signer)
+        error = (ledger.disk_full_error(exc, path.parent, what, needed, needed_for)
+                 if isinstance(exc, Exception) else None)
+        if error is not None:
+            raise error from exc
+        raise
     return usage
 
 
@@ -128,10 +150,11 @@ def run_job(job: Job, events: JobEvents | None = None, model_folders: list[str] 
     # the output folder: where the caller asked, no input written over, this job's alone
     output_dir = check_output_folder(job, key)
     refuse_overwriting_inputs(job, key)
+    signer = signing.signer_for(job.sign_key)
     claim_folder(job, key)
     clean_stale_partials(output_dir, started_at)
     reader = FrameReader(job)
-    results = CachedFrames(job, key)
+    results = CachedFrames(job, key, signer)
     side = SideFiles(folder=output_dir, shared=job.shared_dir())
     todo = []
     for frame in job.frames:
@@ -150,13 +173,20 @@ def run_job(job: Job, events: JobEvents | None = None, model_folders: list[str] 
             for frame, passes in produce(reader, job, todo, results, progress.on_step_for, model, side):
                 progress.frame = frame
                 path = job.frame_path(key, frame)
-                spent.add(_write_frame(job, key, frame, manifest, input_hashes, passes, path, meter))
+                spent.add(_write_frame(job, key, frame, manifest, input_hashes, passes, path, meter, signer,
+                                       len(todo) - len(computed)))
                 computed.append(frame)
                 progress.done += 1
                 events.frame_done(frame, str(path), False)
         except (GenVFXError, JobCancelled) as error:
             error.frame = progress.frame if error.frame is None else error.frame
             raise
+        except (OSError, RuntimeError) as exc:  # side files (clean plates, simulations) on a full disk
+            error = ledger.disk_full_error(exc, output_dir, f"a file of frame {progress.frame}")
+            if error is None:
+                raise
+            error.frame = progress.frame
+            raise error from exc
         except MemoryError as exc:
             raise GenVFXError("out_of_memory", f"Out of memory while generating frame {progress.frame}",
                               "Use a lower proxy scale or a smaller mask, or free memory.", progress.frame) from exc

@@ -2,7 +2,7 @@
 
 The key is a hash of everything that decides the output bytes: generator and its
 version, model id and hash, parameters, seed, proxy scale, and the content of every
-input frame. Frames are cached under ``<cache>/<generator>/<key>/<Layer>.<frame:04d>.exr``.
+input frame (not the signing key: who signs does not change the pixels). Frames are cached under ``<cache>/<generator>/<key>/<Layer>.<frame:04d>.exr``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ class Job:
     proxy: float = 1.0
     device: str = "auto"
     output_dir_override: str = ""  # write here instead of the cache (the CLI's --out)
+    # the studio's signing key (a PEM file; empty: GENVFX_SIGNING_KEY, or unsigned); not in
+    # the key, the record or the output: who signs does not change the frames
+    sign_key: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -66,6 +69,9 @@ class Job:
             if folder and not Path(folder).is_absolute():
                 raise BadInput(f"The job's {name} '{folder}' is relative, so it would depend on where the worker runs",
                                "Give an absolute path (the caller resolves it against its .blend or its folder).")
+        if self.sign_key and not Path(self.sign_key).expanduser().is_absolute():
+            raise BadInput(f"The job's signing key '{self.sign_key}' is a relative path",
+                           "Give an absolute path (the caller resolves it against its .blend or its folder).")
 
     def frame_input_path(self, role: str, frame: int) -> Path:
         """The file ``role`` reads for ``frame`` (a single file stands for every frame)."""
@@ -119,7 +125,8 @@ class Job:
 
 # Field types of a job sent as JSON (the worker's requests) --------------------------
 _FIELD_TYPES = {"generator": str, "inputs": dict, "frames": list, "cache_dir": str, "params": dict,
-                "seed": int, "model": str, "proxy": (int, float), "device": str, "output_dir_override": str}
+                "seed": int, "model": str, "proxy": (int, float), "device": str, "output_dir_override": str,
+                "sign_key": str}
 _TYPE_WORDS = {str: "text", dict: "an object", list: "a list", int: "a whole number", (int, float): "a number"}
 
 
