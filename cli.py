@@ -1,4 +1,5 @@
-"""The ``genvfx`` command: fill, relight, collapse, render, demo, verify, report, proxy, worker, models."""
+"""The ``genvfx`` command: fill, relight, collapse, render, generate, farm, demo, verify, report, proxy, worker,
+models."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from .backend.provenance.energy import DEFAULT_GRID_INTENSITY
 from .errors import GenVFXError
+from .farm import DEFAULT_CHUNK
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -119,6 +121,58 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--frames", help="frame range A-B (default: the scene's)")
     render.add_argument("--out", help="output folder (default: the scene's output path)")
 
+    generate = commands.add_parser(
+        "generate", help="generate the genvfx nodes of a .blend (upstream nodes first) without rendering",
+        description="Brings the genvfx nodes of the scene's compositor up to date in the cache, as 'genvfx render' "
+                    "does before it renders. A farm task computes a chunk of one node's frames: --node with --chunk.")
+    generate.add_argument("blend", help="the .blend file")
+    generate.add_argument("--node", help="only this node (and the genvfx nodes upstream of it)")
+    generate.add_argument("--frames", help="frame range A-B of the job (default: the scene's)")
+    generate.add_argument("--chunk", metavar="FRAMES",
+                          help="with --node: compute only these frames of its job (e.g. 13-24 or 1,13,25), in this "
+                               "process; the job, its cache key and how the shot is treated still span --frames")
+
+    farm = commands.add_parser(
+        "farm", help="a sequence of shots on a Ray cluster, or as an Open Job Description bundle for a render farm",
+        description="Plans the sequence as tasks (shot, node, chunk of frames; upstream nodes first, a node's "
+                    "chunks in turn), each making the frames 'genvfx render' would make on one machine, with the "
+                    "same cache keys, into each shot's cache. See docs/farm.md.")
+    farm_commands = farm.add_subparsers(dest="farm_command", required=True)
+    farm_run = farm_commands.add_parser(
+        "run", help="run the sequence on Ray (models kept warm in each worker), then render the composites")
+    farm_bundle = farm_commands.add_parser(
+        "openjd", help="write an Open Job Description job bundle (openjd run BUNDLE/template.json; AWS Deadline "
+                       "Cloud)")
+    for sequence in (farm_run, farm_bundle):
+        sequence.add_argument("blends", nargs="+", metavar="SHOT.blend", help="the shots, in order")
+        sequence.add_argument("--frames", help="frame range A-B of every shot (default: each scene's)")
+        sequence.add_argument("--chunk", type=int, default=DEFAULT_CHUNK, metavar="N",
+                              help=f"frames a task generates at most (default {DEFAULT_CHUNK}; a shot-level "
+                                   "generator is cut only where its result stays the same)")
+    where = farm_run.add_mutually_exclusive_group(required=True)
+    where.add_argument("--address", metavar="ray://HOST:PORT",
+                       help="a running Ray cluster (ray://… through Ray Client, or HOST:PORT / auto on one of its "
+                            "machines); genvfx and bpy must be installed on every machine, the shots and their "
+                            "caches on storage they share")
+    where.add_argument("--local", type=int, metavar="WORKERS", help="start a Ray cluster on this machine with WORKERS")
+    farm_run.add_argument("--workers", type=int, help="with --address: workers to start (default: the cluster's "
+                                                      "CPUs / --cpus-per-worker)")
+    farm_run.add_argument("--cpus-per-worker", type=float, default=1.0, help="CPUs each worker asks for (default 1)")
+    farm_run.add_argument("--gpus-per-worker", type=float,
+                          help="share of a GPU each worker asks for (default: the cluster's GPUs shared among the "
+                               "workers, at most 1; 0 on a cluster without GPUs)")
+    farm_run.add_argument("--threads", type=int, help="GENVFX_THREADS of the workers: CPU threads per model "
+                                                      "(default: this shell's, else --cpus-per-worker)")
+    farm_run.add_argument("--retries", type=int, default=2, help="times a failed task is run again (default 2)")
+    farm_run.add_argument("--out", help="composites go to OUT/<shot>/ (default: each scene's output path)")
+    farm_run.add_argument("--verbose", action="store_true", help="show the workers' own output")
+    farm_bundle.add_argument("--out", required=True, metavar="BUNDLE", help="the bundle's folder")
+    farm_bundle.add_argument("--composites", metavar="DIR",
+                             help="composites go to DIR/<shot>/ (default: each scene's output path)")
+    farm_bundle.add_argument("--genvfx", default="genvfx", metavar="COMMAND",
+                             help="the genvfx command on the farm's machines (default: genvfx)")
+    farm_bundle.add_argument("--name", help="the job's name (default: genvfx sequence)")
+
     demo = commands.add_parser("demo", help="build the demo shot, fill it, save shot.blend and a contact sheet")
     demo.add_argument("--out", default="demo", help="output folder (default: ./demo)")
     demo.add_argument("--proxy", type=float, default=1.0, choices=(0.25, 0.5, 1.0))
@@ -188,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: Subcommands whose module ``commands/<name>.py`` has ``main(args)`` (imported when run,
 #: so that ``genvfx --help`` loads none of them).
 SUBCOMMANDS = ("fill", "relight", "collapse", "render", "demo", "verify", "report", "proxy", "worker",
-               "models")
+               "models", "generate", "farm")
 
 
 def _run(args) -> int:

@@ -33,6 +33,11 @@ from .scene_nodes import compositor_trees
 # Colour spaces the backend reads the same way Blender does.
 LINEAR_SPACES = {"Linear Rec.709", "scene_linear"}
 DIGITS = re.compile(r"\d+")
+#: Render settings that write metadata into every file a render saves.
+STAMP_SETTINGS = ("use_stamp_date", "use_stamp_time", "use_stamp_render_time", "use_stamp_frame",
+                  "use_stamp_frame_range", "use_stamp_memory", "use_stamp_hostname", "use_stamp_camera",
+                  "use_stamp_lens", "use_stamp_scene", "use_stamp_marker", "use_stamp_filename",
+                  "use_stamp_sequencer_strip", "use_stamp_note")
 
 
 def upstream_socket(socket):
@@ -125,6 +130,12 @@ class _RenderState:
             "use_sequencer": render.use_sequencer,
             "resolution_percentage": render.resolution_percentage,
         }
+        # No metadata in the baked files: Blender stamps the date, the render time and the
+        # .blend's path into each EXR, so the same pixels baked twice (or from a copy of the
+        # file on another machine) would hash apart, and the job's key with them.
+        self.stamps = {name: getattr(render, name) for name in STAMP_SETTINGS if hasattr(render, name)}
+        for name in self.stamps:
+            setattr(render, name, False)
         # No file the user set up is written while baking.
         self.muted = []
         for tree in compositor_trees(scene):
@@ -147,6 +158,8 @@ class _RenderState:
         render.use_compositing = self.saved["use_compositing"]
         render.use_sequencer = self.saved["use_sequencer"]
         render.resolution_percentage = self.saved["resolution_percentage"]
+        for name, value in self.stamps.items():
+            setattr(render, name, value)
         scene.frame_set(self.saved["frame"])
         return False
 

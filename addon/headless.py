@@ -3,7 +3,9 @@ the demo scene.
 
 :func:`render_blend` opens a file, generates every genvfx node whose loaded result
 is stale for the frames asked (its job key differs, or frames are missing), then
-renders the compositor result. :func:`build_demo_scene` makes a scene whose
+renders the compositor result; :func:`generate_stale` with :func:`nodes_for` is the
+first half alone (``genvfx generate``), and :func:`describe_blend` tells a farm what a
+file holds (``genvfx farm``). :func:`build_demo_scene` makes a scene whose
 compositor reads a plate and a mask sequence through a Debris Fill node,
 :func:`build_collapse_scene` one through a Collapse Sim node.
 Both need the ``bpy`` module (or ``blender -b``) with the genvfx classes registered:
@@ -19,45 +21,95 @@ import bpy
 
 from ..backend.files import sequences
 from ..errors import GenVFXError
-from . import jobs, preferences, session
+from . import jobs, preferences, routing, session
 from .collapse_node import OPTION_PROPERTIES, CollapseSimNode
 from .debris_fill_node import DebrisFillNode
 from .relight_node import RelightNode
-from .scene_nodes import genvfx_nodes
+from .scene_nodes import genvfx_nodes, upstream_genvfx_nodes
 
 
-def generate_stale(scene, frames: list[int], log=print) -> list[str]:
-    """Generate every genvfx node of ``scene`` that is stale for ``frames``; returns
-    the names of the nodes generated."""
+def generate_stale(scene, frames: list[int], log=print, nodes: list | None = None, run=None) -> list[str]:
+    """Generate every genvfx node of ``scene`` (or of ``nodes``, upstream first) that is
+    stale for ``frames``; returns the names of the nodes generated. ``run(node, job,
+    model_folders)`` runs a stale node's job and shows its result on the node (default:
+    through the session's worker, :func:`.session.run`)."""
     context = bpy.context
+    folders = preferences.model_folders(context)
     generated = []
-    for node in genvfx_nodes(scene):
+    for node in genvfx_nodes(scene) if nodes is None else nodes:
         job = jobs.build_job(context, node, frames)
-        if not jobs.is_stale(node, job, preferences.model_folders(context)):
+        if not jobs.is_stale(node, job, folders):
             log(f"genvfx: {node.name} is up to date ({node.job_key})")
             continue
         log(f"genvfx: generating {node.name} for frames {frames[0]}-{frames[-1]}")
-        session.run(node, job, context)
+        if run is None:
+            session.run(node, job, context)
+        else:
+            run(node, job, folders)
         generated.append(node.name)
     return generated
 
 
+def show_result(node, job, result: dict) -> None:
+    """Show a job run outside the session (its ``job_done`` fields) on ``node``, as the
+    session's worker events do."""
+    routing.apply_event(node, routing.Route.of(node, job), {"type": "job_done", **result})
+
+
+def open_blend(blend_path: str):
+    """Open ``blend_path``; its scene (which must have a compositor node tree)."""
+    bpy.ops.wm.open_mainfile(filepath=os.path.abspath(blend_path))
+    scene = bpy.context.scene
+    if scene.compositing_node_group is None:
+        raise GenVFXError("bad_input", f"{os.path.basename(blend_path)} has no compositor node tree",
+                          "Open it in Blender and enable Use Nodes in the compositor.")
+    return scene
+
+
+def scene_frames(scene) -> list[int]:
+    return list(range(scene.frame_start, scene.frame_end + 1, max(1, scene.frame_step)))
+
+
+def nodes_for(scene, name: str = "") -> list:
+    """The genvfx nodes to generate for ``name``: that node and the genvfx nodes upstream
+    of it, upstream first (every genvfx node of the scene without a name)."""
+    every = genvfx_nodes(scene)
+    if not name:
+        return every
+    node = next((node for node in every if node.name == name), None)
+    if node is None:
+        names = ", ".join(node.name for node in every) or "none"
+        raise GenVFXError("bad_input", f"The compositor has no genvfx node named '{name}'",
+                          f"Its genvfx nodes: {names}.")
+    upstream = upstream_genvfx_nodes(node)
+    return [other for other in every if other in upstream] + [node]
+
+
+def describe_blend(blend_path: str, frames: list[int] | None = None) -> dict:
+    """What a farm needs to plan ``blend_path`` (plain data, see :mod:`genvfx.farm.plan`):
+    its frames (``frames`` or the scene's) and its genvfx nodes, upstream first, each with
+    its generator, parameters and the genvfx nodes whose result it reads."""
+    scene = open_blend(blend_path)
+    return {"blend": os.path.abspath(blend_path), "frames": list(frames or scene_frames(scene)),
+            "nodes": [{"name": node.name, "generator": node.generator, "params": node.job_params(),
+                       "upstream": [source.name for source in upstream_genvfx_nodes(node)]}
+                      for node in genvfx_nodes(scene)]}
+
+
 def render_blend(blend_path: str, frames: list[int] | None = None, out_dir: str | None = None,
-                 file_format: str = "OPEN_EXR", save: bool = False, log=print, after_generate=None) -> list[str]:
+                 file_format: str = "OPEN_EXR", save: bool = False, log=print, after_generate=None,
+                 run=None) -> list[str]:
     """Open ``blend_path``, bring its genvfx nodes up to date for ``frames`` (default:
     the scene's range) and render the compositor result of each frame to ``out_dir``
     (``composite.####.exr``; default: the scene's output path) as ``file_format``
     ('OPEN_EXR' or 'PNG').
     Returns the files written. ``save`` writes the updated node state back to the .blend;
     ``after_generate(scene)``, when given, runs between generating and rendering (e.g. to
-    move a Relight node's light, which its result sets)."""
-    bpy.ops.wm.open_mainfile(filepath=os.path.abspath(blend_path))
-    scene = bpy.context.scene
-    if scene.compositing_node_group is None:
-        raise GenVFXError("bad_input", f"{os.path.basename(blend_path)} has no compositor node tree",
-                          "Open it in Blender and enable Use Nodes in the compositor.")
-    frames = frames or list(range(scene.frame_start, scene.frame_end + 1, max(1, scene.frame_step)))
-    generate_stale(scene, frames, log)
+    move a Relight node's light, which its result sets); ``run``: how a stale node's job
+    runs (see :func:`generate_stale`)."""
+    scene = open_blend(blend_path)
+    frames = frames or scene_frames(scene)
+    generate_stale(scene, frames, log, run=run)
     if after_generate is not None:
         after_generate(scene)
 
