@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from street_kit import (MeshBuilder, build_debris, configure_render, facade, mat_asphalt,
+from street_kit import (MeshBuilder, build_debris, configure_render, facade, hdri_world, mat_asphalt,
                         mat_brick, mat_concrete, mat_glass, mat_paving, mat_plain, mat_plaster,
                         render_to)
 
@@ -160,23 +160,7 @@ def build_scene(seed: int):
     build_debris(rng, col, TARGET_NAME)
 
     # world: bundled HDRI (CC0, Poly Haven) + sun
-    world = bpy.data.worlds.new("World")
-    scene.world = world
-    nt = world.node_tree
-    nt.nodes.clear()
-    env = nt.nodes.new("ShaderNodeTexEnvironment")
-    hdri_dir = Path(bpy.utils.resource_path("LOCAL")) / "datafiles" / "studiolights" / "world"
-    env.image = bpy.data.images.load(str(hdri_dir / HDRI), check_existing=True)
-    coord = nt.nodes.new("ShaderNodeTexCoord")
-    mapping = nt.nodes.new("ShaderNodeMapping")
-    mapping.inputs["Rotation"].default_value = (0.0, 0.0, math.radians(115.0))
-    background = nt.nodes.new("ShaderNodeBackground")
-    background.inputs["Strength"].default_value = 0.6
-    out = nt.nodes.new("ShaderNodeOutputWorld")
-    nt.links.new(coord.outputs["Generated"], mapping.inputs["Vector"])
-    nt.links.new(mapping.outputs["Vector"], env.inputs["Vector"])
-    nt.links.new(env.outputs["Color"], background.inputs["Color"])
-    nt.links.new(background.outputs["Background"], out.inputs["Surface"])
+    hdri_world(scene, HDRI, strength=0.6, rotation_degrees=115.0)
 
     sun_data = bpy.data.lights.new("Sun", "SUN")
     sun_data.energy = 5.0

@@ -43,7 +43,7 @@ import numpy as np
 
 from street_kit import (MeshBuilder, Shader, build_debris, configure_render, facade, mat_asphalt,
                         mat_brick, mat_concrete, mat_glass, mat_gravel, mat_paving, mat_plain,
-                        mat_plaster, mat_rubble, mat_stripes, mat_wood)
+                        mat_plaster, mat_rubble, mat_stripes, mat_wood, read_passes)
 
 HDRIS = ("city.exr", "courtyard.exr", "forest.exr", "interior.exr", "night.exr", "studio.exr",
          "sunrise.exr", "sunset.exr")
@@ -275,20 +275,6 @@ def random_camera(cam, rng, street):
     cam.rotation_euler = Euler((math.radians(90.0 + pitch), math.radians(roll), math.radians(heading)),
                                "XYZ")
     cam.data.lens = rng.uniform(18.0, 50.0)
-
-
-def read_passes(path: Path) -> dict:
-    """The beauty and the passes of a multi-part EXR render, keyed by pass name."""
-    import OpenEXR
-
-    passes: dict = {}
-    with OpenEXR.File(str(path), separate_channels=True) as exr:
-        for part in exr.parts:
-            for name, channel in part.channels.items():
-                layer_pass, _, chan = name.rpartition(".")
-                pass_name = layer_pass.rpartition(".")[2] or part.name().rpartition(".")[2]
-                passes.setdefault(pass_name, {})[chan] = channel.pixels.astype(np.float32)
-    return passes
 
 
 def render_view(scene, tmp: Path) -> dict:

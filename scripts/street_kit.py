@@ -481,6 +481,45 @@ def build_debris(rng: random.Random, col, name="DebrisPile", centre=(-5.5, 8.6, 
 
 # --------------------------------------------------------------------------- render
 
+def hdri_world(scene, hdri: str, strength: float, rotation_degrees: float):
+    """The scene's world: one of Blender's bundled HDRIs (CC0, Poly Haven), turned about Z."""
+    import bpy
+
+    world = bpy.data.worlds.new("World")
+    scene.world = world
+    nt = world.node_tree
+    nt.nodes.clear()
+    env = nt.nodes.new("ShaderNodeTexEnvironment")
+    hdri_dir = Path(bpy.utils.resource_path("LOCAL")) / "datafiles" / "studiolights" / "world"
+    env.image = bpy.data.images.load(str(hdri_dir / hdri), check_existing=True)
+    coord = nt.nodes.new("ShaderNodeTexCoord")
+    mapping = nt.nodes.new("ShaderNodeMapping")
+    mapping.inputs["Rotation"].default_value = (0.0, 0.0, math.radians(rotation_degrees))
+    background = nt.nodes.new("ShaderNodeBackground")
+    background.inputs["Strength"].default_value = strength
+    out = nt.nodes.new("ShaderNodeOutputWorld")
+    nt.links.new(coord.outputs["Generated"], mapping.inputs["Vector"])
+    nt.links.new(mapping.outputs["Vector"], env.inputs["Vector"])
+    nt.links.new(env.outputs["Color"], background.inputs["Color"])
+    nt.links.new(background.outputs["Background"], out.inputs["Surface"])
+    return world
+
+
+def read_passes(path: Path) -> dict:
+    """The passes of a multi-part EXR render (Blender 5 writes one part per pass), keyed
+    by pass name, then channel letter."""
+    import OpenEXR
+
+    passes: dict = {}
+    with OpenEXR.File(str(path), separate_channels=True) as exr:
+        for part in exr.parts:
+            for name, channel in part.channels.items():
+                layer_pass, _, chan = name.rpartition(".")
+                pass_name = layer_pass.rpartition(".")[2] or part.name().rpartition(".")[2]
+                passes.setdefault(pass_name, {})[chan] = channel.pixels.astype(np.float32)
+    return passes
+
+
 def configure_render(scene, width: int, height: int, samples: int, seed: int, percent: int = 100):
     render = scene.render
     render.engine = "CYCLES"

@@ -15,12 +15,19 @@ def warp_errors(frames, hole: np.ndarray, pan: int) -> np.ndarray:
                      for before, after in zip(frames[:-1], frames[1:])])
 
 
-def telea(plate: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """OpenCV's Telea inpainting, per channel on 16 bits (its float path is unreliable)."""
+def opencv_inpaint(plate: np.ndarray, hole: np.ndarray, method: str = "telea") -> np.ndarray:
+    """OpenCV's inpainting (``telea`` or ``ns``, Navier–Stokes), per channel on 16 bits
+    (its float path is unreliable)."""
     import cv2
 
+    flag = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}[method]
     out = plate.copy()
     for channel in range(3):
         encoded = np.clip(plate[..., channel] * 65535 + 0.5, 0, 65535).astype(np.uint16)
-        out[..., channel] = cv2.inpaint(encoded, hole.astype(np.uint8), 3, cv2.INPAINT_TELEA) / 65535.0
+        out[..., channel] = cv2.inpaint(encoded, hole.astype(np.uint8), 3, flag) / 65535.0
     return out
+
+
+def telea(plate: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """OpenCV's Telea inpainting, the plain baseline."""
+    return opencv_inpaint(plate, hole, "telea")
