@@ -4,13 +4,15 @@ render).
 
 Without ``--chunk`` the nodes run through the worker, exactly as ``genvfx render`` runs
 them. With ``--chunk`` (a farm task: ``genvfx farm``) the node computes only those frames
-of its job — the job, its cache key and how the shot is treated still span ``--frames``
-— in this process (:func:`genvfx.farm.share.run_share`); the nodes upstream of it are
+of its job (the job's ``compute`` field) — the job, its cache key and how the shot is
+treated still span ``--frames`` — in this process; the nodes upstream of it are
 brought up to date first (on a farm their tasks ran before, so they are read from the
 cache).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from ..backend.files import sequences
 from ..backend.run.loaded_models import LoadedModels
 from ..errors import BadInput
 from ..farm.plan import frames_text
-from ..farm.share import run_share
+from ..backend.run.executor import run_job
 from . import blender
 
 
@@ -33,7 +35,9 @@ def in_process(headless, loaded: LoadedModels, shares: dict[str, list[int]] | No
 
     def run(node, job, model_folders: list[str]) -> dict:
         share = shares.get(node.name)
-        result = run_share(job, share, model_folders=model_folders, loaded=loaded)
+        if share is not None:
+            job = dataclasses.replace(job, compute=sorted(set(share)))
+        result = run_job(job, model_folders=model_folders, loaded=loaded)
         headless.show_result(node, job, result)
         results.append({"node": node.name, **result})
         done = share if share is not None else job.frames

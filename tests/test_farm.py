@@ -6,6 +6,8 @@ both against ``genvfx render`` on one machine, pixel for pixel and key for key."
 
 from __future__ import annotations
 
+import dataclasses
+
 import importlib.util
 import json
 import os
@@ -27,11 +29,10 @@ from photos import photo_linear, rect_mask, write_mask_png, write_plate
 from genvfx import cli
 from genvfx.backend.files import layers, sequences
 from genvfx.backend.run.executor import run_job
-from genvfx.backend.run.jobs import Job
+from genvfx.backend.run.jobs import Job, check_field_types
 from genvfx.errors import BadInput, GenVFXError
 from genvfx.farm import openjd, plan, ray_run
 from genvfx.farm.plan import NodeInfo, ShotInfo, Task, frames_text, node_chunks
-from genvfx.farm.share import run_share
 
 HAS_BPY = importlib.util.find_spec("bpy") is not None
 HAS_RAY = importlib.util.find_spec("ray") is not None
@@ -137,7 +138,7 @@ def test_chunks_computed_in_turn_make_the_frames_and_key_of_one_run(pan_shot, ge
     whole = run_job(job("whole"))
     chunked = job("chunked")
     for chunk in node_chunks(generator, params, chunked.frames, 2):
-        result = run_share(chunked, chunk)
+        result = run_job(dataclasses.replace(chunked, compute=chunk))
         assert result["key"] == whole["key"] and result["computed"] == sorted(chunk)
     for frame in chunked.frames:
         a = layers.read_layers(sequences.frame_path(whole["pattern"], frame))
@@ -145,7 +146,20 @@ def test_chunks_computed_in_turn_make_the_frames_and_key_of_one_run(pan_shot, ge
         assert all(np.array_equal(a[layer][name], b[layer][name]) for layer in a for name in a[layer]), frame
     assert cli.main(["verify", result["output_dir"]]) == 0
     with pytest.raises(BadInput, match="not among the job's frames"):
-        run_share(chunked, [9])
+        run_job(dataclasses.replace(chunked, compute=[9]))
+
+
+def test_frames_to_compute_is_a_list_of_the_jobs_frames():
+    """A request's ``compute`` is checked like ``frames``; the key ignores it."""
+    job = {"generator": "relight", "inputs": {"plate": "/p.####.exr"}, "frames": [1, 2, 3], "cache_dir": "/c"}
+    for wrong in ("1-2", [1, "2"], [True]):
+        with pytest.raises(GenVFXError, match="'compute'") as caught:
+            check_field_types({**job, "compute": wrong})
+        assert caught.value.kind == "bad_request"
+    check_field_types({**job, "compute": [2]})
+    assert Job.from_dict({**job, "compute": [3, 1]}).frames_to_compute == [1, 3]
+    assert Job.from_dict(job).frames_to_compute == [1, 2, 3]
+    assert Job.from_dict({**job, "compute": [2]}).key("m", {}) == Job.from_dict(job).key("m", {})
 
 
 # ------------------------------------------------------------ the scheduler, a stand-in Ray

@@ -156,13 +156,13 @@ def run_job(job: Job, events: JobEvents | None = None, model_folders: list[str] 
     reader = FrameReader(job)
     results = CachedFrames(job, key, signer)
     side = SideFiles(folder=output_dir, shared=job.shared_dir())
-    todo = []
-    for frame in job.frames:
+    todo, wanted = [], job.frames_to_compute
+    for frame in wanted:
         if results.has(frame):
             events.frame_done(frame, str(job.frame_path(key, frame)), True)
         else:
             todo.append(frame)
-    progress = _Progress(events, len(job.frames), len(job.frames) - len(todo))
+    progress = _Progress(events, len(wanted), len(wanted) - len(todo))
     computed, spent = [], energy.Usage()
     if todo:
         events.check_cancel()

@@ -33,6 +33,9 @@ class Job:
     # the studio's signing key (a PEM file; empty: GENVFX_SIGNING_KEY, or unsigned); not in
     # the key, the record or the output: who signs does not change the frames
     sign_key: str = ""
+    # the frames this run computes (empty: every frame); the job, its key and what the
+    # generator sees of the shot stay ``frames``: a farm task computes its chunk this way
+    compute: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -45,6 +48,12 @@ class Job:
     @property
     def spec(self):
         return generator_spec(self.generator)
+
+    @property
+    def frames_to_compute(self) -> list[int]:
+        """The frames this run makes (``compute``, in the job's order), else every frame."""
+        chosen = set(self.compute)
+        return [frame for frame in self.frames if frame in chosen] if chosen else list(self.frames)
 
     @property
     def layer(self) -> str:
@@ -69,6 +78,10 @@ class Job:
             if folder and not Path(folder).is_absolute():
                 raise BadInput(f"The job's {name} '{folder}' is relative, so it would depend on where the worker runs",
                                "Give an absolute path (the caller resolves it against its .blend or its folder).")
+        outside = sorted(set(self.compute) - set(self.frames))
+        if outside:
+            raise BadInput(f"Frame {outside[0]} to compute is not among the job's frames "
+                           f"{min(self.frames)}-{max(self.frames)}", "Give frames to compute inside the job's range.")
         if self.sign_key and not Path(self.sign_key).expanduser().is_absolute():
             raise BadInput(f"The job's signing key '{self.sign_key}' is a relative path",
                            "Give an absolute path (the caller resolves it against its .blend or its folder).")
@@ -126,7 +139,7 @@ class Job:
 # Field types of a job sent as JSON (the worker's requests) --------------------------
 _FIELD_TYPES = {"generator": str, "inputs": dict, "frames": list, "cache_dir": str, "params": dict,
                 "seed": int, "model": str, "proxy": (int, float), "device": str, "output_dir_override": str,
-                "sign_key": str}
+                "sign_key": str, "compute": list}
 _TYPE_WORDS = {str: "text", dict: "an object", list: "a list", int: "a whole number", (int, float): "a number"}
 
 
@@ -149,8 +162,9 @@ def check_field_types(data: dict) -> None:
             refuse(name, _TYPE_WORDS[kind])
     if not all(isinstance(pattern, str) for pattern in data["inputs"].values()):
         refuse("inputs", "an object of file paths (text)")
-    if not all(isinstance(frame, int) and not isinstance(frame, bool) for frame in data["frames"]):
-        refuse("frames", "a list of whole numbers")
+    for name in ("frames", "compute"):
+        if not all(isinstance(frame, int) and not isinstance(frame, bool) for frame in data.get(name, [])):
+            refuse(name, "a list of whole numbers")
     try:
         sequences.check_frames(data["frames"])
     except BadInput as error:
