@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     fill.add_argument("--source", help="exemplar image to take texture from instead of the plate")
     fill.add_argument("--proxy", type=float, default=1.0, choices=(0.25, 0.5, 1.0), help="resolution scale")
     fill.add_argument("--patch-size", type=int, help="embedded default: patch size in pixels (odd; default 7)")
+    fill.add_argument("--planes", action="store_const", const=True,
+                      help="embedded default, experimental: on a street seen in one-point perspective, fill the "
+                           "ground in its rectified plane so kerbs and paving courses continue")
     generative = fill.add_argument_group("generative models", "For diffusers inpainting models (--model).")
     generative.add_argument("--prompt", help="what to paint into the hole (default: rubble, debris, dust)")
     generative.add_argument("--negative-prompt", help="what to keep out of it")
@@ -53,8 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument("--key-frames", metavar="LIST", help="the key frames, e.g. 1,13,25")
     temporal.add_argument("--hold", action="store_true",
                           help="locked-off shot: one fill (the first key frame's) for every frame")
-    temporal.add_argument("--temporal", choices=("propagate", "hold", "off"),
-                          help="propagate (default), hold, or off (every frame filled on its own)")
+    temporal.add_argument("--temporal", choices=("propagate", "carry", "hold", "off"),
+                          help="propagate (default), carry (what other frames show, the rest synthesised once "
+                               "and carried; no key frames), hold, or off (every frame filled on its own)")
     variants = fill.add_argument_group(
         "variants", "Fill one frame (the first of --frames) with several seeds at a proxy scale, to pick one.")
     variants.add_argument("--variants", type=int, metavar="N",

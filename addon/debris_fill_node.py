@@ -35,6 +35,8 @@ PASSES = ("Combined", "Fill", "Mask")
 
 TEMPORAL_MODES = (
     ("propagate", "Propagate", "Fill key frames; carry the fill along the shot with optical flow"),
+    ("carry", "Carry", "Take what other frames show; synthesise the rest once and carry it rigidly "
+              "(steadier, not yet as clean as Propagate)"),
     ("hold", "Hold", "Locked-off shot: one fill (the first key frame's) for every frame"),
     ("off", "Per Frame", "Fill every frame on its own (may boil on a moving shot)"),
 )

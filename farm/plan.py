@@ -118,7 +118,8 @@ def node_chunks(generator: str, params: dict, frames, size: int = DEFAULT_CHUNK)
     back from the cache, as a resumed job does) gives the pixels of one run over ``frames``.
 
     * a generator made frame by frame (no ``run_frames``): chunks of ``size``;
-    * Debris Fill: ``off`` — chunks of ``size`` (every frame on its own); ``hold`` — the
+    * Debris Fill: ``off`` — chunks of ``size`` (every frame on its own); ``carry`` —
+      chunks of ``size`` in frame order (a frame reads the earlier ones back); ``hold`` — the
       key frame first, then the rest; ``propagate`` — the key frames (filled on their own)
       first, then whole windows between keys (each carried from both of its keys);
     * Relight: chunks of ``size`` in frame order (a frame is smoothed with the one before,
@@ -135,7 +136,7 @@ def node_chunks(generator: str, params: dict, frames, size: int = DEFAULT_CHUNK)
         return _runs(frames, size)
     if generator == "fill":
         options, _ = TemporalOptions.split(params)
-        if options.mode == "off":
+        if options.mode in ("off", "carry"):  # carry: in frame order, each chunk after the last
             return _runs(frames, size)
         keys = options.keys(frames)
         rest = [frame for frame in frames if frame not in set(keys)]

@@ -124,6 +124,7 @@ def pan_shot(tmp_path):
 
 @pytest.mark.parametrize("generator, params", [
     ("fill", {"temporal": "propagate", "key_interval": 2}),
+    ("fill", {"temporal": "carry"}),
     ("relight", {"mode": "recombine", "temporal_strength": 0.6}),
 ])
 def test_chunks_computed_in_turn_make_the_frames_and_key_of_one_run(pan_shot, generator, params):

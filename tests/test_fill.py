@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from genvfx.errors import BadInput
-from genvfx.models.fill import fill
+from genvfx.models.fill import fill, structure
 
 from photos import photo_linear, rect_mask
 
@@ -283,3 +283,87 @@ def test_raising_in_on_step_cancels():
     with pytest.raises(Stop):
         fill(photo_linear("coffee", (128, 96)), rect_mask(96, 128, HOLE), device="cpu", on_step=on_step)
     assert calls == [1, 2]
+
+
+# --------------------------------------------------------------------------- planar structure (issue 19)
+
+
+def street(height=160, width=256, vp=(149.5, 49.5)):
+    """A one-point perspective street seen by a level camera, vanishing point ``vp``: paving
+    courses and two kerbs on the ground, a grid of windows on the facades either side. Returns
+    the plate and where the ground is."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    dy, dx = y - vp[1], x - vp[0]
+    theta = np.arctan2(dy, dx)
+    ground = (theta > np.radians(20)) & (theta < np.radians(155))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        across, depth = dx / dy, 40.0 / dy              # the ground's own coordinates
+        along, up = 40.0 / np.abs(dx), dy / np.abs(dx)  # a facade's
+    kerb = (np.abs(across + 1.2) < 0.06) | (np.abs(across - 1.5) < 0.06)
+    paving = 0.25 + 0.12 * (np.floor(depth * 4) % 2) + 0.35 * kerb
+    windows = np.where(((along * 6) % 1 < 0.6) & ((up * 3) % 1 < 0.5), 0.05, 0.5)
+    plate = np.ones((height, width, 4), np.float32)
+    plate[..., :3] = np.nan_to_num(np.where(ground, paving, windows))[..., None].astype(np.float32)
+    return plate, ground
+
+
+def test_a_street_has_its_vanishing_point_and_ground_found():
+    plate, ground = street()
+    hole = np.zeros(ground.shape, bool)
+    hole[95:140, 60:120] = True
+
+    found = structure.find(plate, hole)
+
+    assert found is not None
+    np.testing.assert_allclose(found.vanishing_point, (149.5, 49.5), atol=2.0)
+    assert ((found.labels == structure.GROUND) == ground).mean() > 0.9
+
+
+@pytest.mark.parametrize("name", ["grass", "gravel", "astronaut", "coffee", "chelsea", "rocket"])
+def test_a_photograph_without_a_street_has_no_planes(name):
+    plate = photo_linear(name, (320, 240))
+    assert structure.find(plate, rect_mask(240, 320, (0.3, 0.33, 0.625, 0.66)) > 0.5) is None
+
+
+def test_the_ground_is_rectified_to_the_identity_at_the_hole_and_back():
+    plate, ground = street()
+    hole = np.zeros(ground.shape, bool)
+    hole[100:130, 70:110] = True
+    found = structure.find(plate, hole)
+
+    part = structure.rectify(plate, hole, found, structure.GROUND, 7)
+
+    # sampling the rectified plate back where the hole is gives the plate (away from the kerbs' edges)
+    back = structure.unrectify(part, part.image, plate.shape[1])
+    assert np.median(np.abs(back - plate.reshape(-1, 4)[part.targets])) < 0.02
+    assert part.forbid.any() and not (part.forbid & part.hole).any()
+
+
+def test_paving_courses_continue_across_the_hole_at_their_perspective_spacing():
+    # The ground's courses get narrower towards the horizon: copied by translation they keep one
+    # width; filled in the ground's rectified space they keep getting narrower, as in the truth.
+    plate, ground = street()
+    mask = np.zeros(ground.shape, np.float32)
+    mask[96:136, 50:110] = 1.0
+    hole = mask > 0.5
+
+    planar = fill(plate, mask, seed=0, device="cpu", planes=True)["Combined"]
+
+    assert np.array_equal(planar[~hole], plate[~hole])
+    courses = hole & ground
+    error = np.abs(planar[..., 0] - plate[..., 0])[courses].mean()
+    flat = np.abs(fill(plate, mask, seed=0, device="cpu")["Combined"][..., 0] - plate[..., 0])[courses].mean()
+    assert error < 0.6 * flat, f"rectified {error:.4f} vs plain {flat:.4f}"
+    assert error < 0.04
+
+
+def test_planes_report_progress_to_one_total():
+    plate, _ = street()
+    mask = np.zeros(plate.shape[:2], np.float32)
+    mask[96:136, 50:110] = 1.0
+    calls = []
+
+    fill(plate, mask, device="cpu", planes=True, on_step=lambda step, of: calls.append((step, of)))
+
+    assert len({of for _, of in calls}) == 1
+    assert [step for step, _ in calls] == list(range(1, calls[0][1] + 1))

@@ -13,7 +13,7 @@ from genvfx.backend.files import layers
 from genvfx.errors import BadInput, JobCancelled
 from genvfx.backend.run.executor import JobEvents, run_job
 from genvfx.backend.run.jobs import Job
-from genvfx.models.fill import temporal
+from genvfx.models.fill import carry, patchmatch, temporal
 from genvfx.models.fill.temporal import TemporalOptions
 
 from photos import photo_linear, rect_mask, write_mask_png, write_plate
@@ -221,9 +221,122 @@ def test_cli_puts_the_temporal_and_model_options_in_the_job():
     assert params("--key-frames", "13, 1,25")["key_frames"] == [1, 13, 25]
     assert params("--hold") == {"temporal": "hold"}
     assert params("--temporal", "off") == {"temporal": "off"}
+    assert params("--temporal", "carry") == {"temporal": "carry"}
+    assert params("--temporal", "off", "--planes") == {"temporal": "off", "planes": True}
     assert params("--temporal", "off", "--prompt", "bricks", "--steps", "20") == {
         "temporal": "off", "prompt": "bricks", "steps": 20}
     with pytest.raises(SystemExit):
         params("--key-interval", "6", "--key-frames", "1,7")
     with pytest.raises(BadInput):
         params("--hold", "--temporal", "off")
+
+
+# ------------------------------------------------------------ carry: one synthesis per shot
+
+def world_truth(plates, hole, pan=PAN):
+    """Per frame, the hole pixels some frame of the shot shows (the content moves ``pan``
+    px left a frame, so pixel x of frame t is pixel x - pan (s - t) of frame s)."""
+    width = hole.shape[1]
+    shown = []
+    for t in range(len(plates)):
+        seen = np.zeros_like(hole)
+        for s in range(len(plates)):
+            shift = pan * (t - s)
+            xs = np.arange(width) + shift
+            inside = (xs >= 0) & (xs < width)
+            columns = np.zeros_like(hole)
+            columns[:, inside] = ~hole[:, xs[inside]]
+            seen |= columns
+        shown.append(hole & seen)
+    return shown
+
+
+def carried_run(plates, mask, frames=None):
+    calls = []
+
+    def synthesise(frame, image, redo, on_step):
+        calls.append((frame, int((redo > 0.5).sum())))
+        return patchmatch.fill(image, redo, seed=frame, device="cpu", patch_size=7)["Combined"]
+
+    numbers = list(range(1, len(plates) + 1))
+    out = dict(carry.carry_shot(numbers, frames or numbers, lambda f: (plates[f - 1], mask), synthesise,
+                                lambda f: None, lambda frame: lambda step, of: None))
+    return [out[f]["Combined"] for f in sorted(out)], calls
+
+
+def test_one_synthesis_per_shot_carried_rigidly_and_revealed_background_is_real():
+    """A hole fixed on the screen of a pan: what any frame shows of the background is the
+    photograph itself; the rest is synthesised once, in the first frame, and every other
+    frame shows that same fill moved by the pan (no second synthesis, no cross-fade)."""
+    plates = panning_plates()
+    mask = rect_mask(HEIGHT, WIDTH, HOLE)
+    hole = mask > 0.5
+    frames, calls = carried_run(plates, mask)
+    assert [frame for frame, _ in calls] == [1]  # one synthesis, in the first frame
+    shown = world_truth(plates, hole)
+    assert calls[0][1] == int((hole & ~shown[0]).sum())  # ... of what no frame shows
+    for t, (frame, plate) in enumerate(zip(frames, plates)):
+        assert np.array_equal(frame[~hole], plate[~hole])
+        error = np.abs(frame[shown[t]] - plate[shown[t]])[:, :3]
+        assert error.mean() < 0.02 and np.quantile(error, 0.9) < 0.05, (t + 1, error.mean())  # flow drift
+    # every frame's fill is the first frame's, moved by the pan (to interpolation error)
+    first = frames[0]
+    for t in range(1, FRAMES):
+        shift = PAN * t
+        synthesised = (hole & ~shown[0])[:, shift:]  # frame 1's synthesis, seen in frame t+1
+        here = np.zeros_like(hole)
+        here[:, :WIDTH - shift] = synthesised
+        carried = frames[t][here & hole]
+        original = first[:, shift:][synthesised & hole[:, :WIDTH - shift]]
+        assert np.abs(carried - original)[:, :3].mean() < 0.03, t + 1  # composed-flow drift (~0.05 px a frame)
+
+
+def test_carry_synthesises_only_what_enters_the_frame():
+    """A hole on the frame's right edge: on a pan to the right, new content enters it
+    from outside the frame, which no flow explains; only that strip is synthesised, with
+    what is already filled as known context."""
+    plates = panning_plates(frames=4)
+    mask = rect_mask(HEIGHT, WIDTH, (0.35, 0.8, 0.7, 1.0))
+    hole = mask > 0.5
+    calls = []
+
+    def synthesise(frame, image, redo, on_step):
+        calls.append((frame, int((redo > 0.5).sum())))
+        assert np.isfinite(image).all()
+        out = image.copy()
+        out[redo > 0.5] = 0.75 if frame == 1 else 0.25
+        return out
+
+    frames = dict(carry.carry_shot([1, 2, 3, 4], [1, 2, 3, 4], lambda f: (plates[f - 1], mask), synthesise,
+                                   lambda f: None, lambda frame: lambda step, of: None))
+    assert [frame for frame, _ in calls] == [1, 2, 3, 4]
+    rows = hole.any(axis=1).sum()
+    for frame, count in calls[1:]:
+        assert rows * (PAN - 1) <= count <= rows * (PAN + 2)  # the strip that entered the frame
+        out = frames[frame]["Combined"]
+        assert np.array_equal(out[~hole], plates[frame - 1][~hole])
+        assert np.isclose(out[hole], 0.25).all(axis=-1).sum() >= count  # and the earlier strips, carried
+    # frame 1's synthesis moved left with the content: frame 4 still shows it, unchanged
+    middle = frames[4]["Combined"][int(0.5 * HEIGHT), WIDTH - 3 * PAN - 2]
+    assert np.allclose(middle, 0.75, atol=1e-3)
+    # what a later frame shows to the left of the hole is the background, not a synthesis
+    left = frames[1]["Combined"][int(0.5 * HEIGHT), int(0.8 * WIDTH) + 1]
+    assert np.allclose(left, plates[0][int(0.5 * HEIGHT), int(0.8 * WIDTH) + 1], atol=0.02)
+
+
+def test_carried_frames_computed_in_chunks_equal_one_run(tmp_path):
+    """A farm computes a shot in chunks, each reading the frames before it back from the
+    cache (and computing a missing earlier one it needs): the bytes of one run."""
+    plates = panning_plates(frames=6)
+    mask = rect_mask(HEIGHT, WIDTH, HOLE)
+    folder = write_shot(tmp_path / "shot", plates, [mask] * 6)
+    job = shot_job(folder, tmp_path / "one", temporal="carry")
+    job.frames = list(range(1, 7))
+    whole = digest(run_job(job))
+    chunked = shot_job(folder, tmp_path / "chunks", temporal="carry")
+    chunked.frames = list(range(1, 7))
+    for chunk in ([4, 5], [1, 2], [3, 6]):  # out of order: 4 and 5 need 1-3 computed unwritten
+        chunked.compute = chunk
+        assert run_job(chunked)["computed"] == chunk
+    chunked.compute = []
+    assert digest(run_job(chunked)) == whole

@@ -1,6 +1,7 @@
 """Debris Fill from files: a frame filled on its own, or a shot — key frames filled on
 their own, then the frames between them by propagation from the keys as written
-(:mod:`genvfx.models.fill.temporal`)."""
+(:mod:`genvfx.models.fill.temporal`); or, with ``carry``, one synthesis carried through
+the shot (:mod:`genvfx.models.fill.carry`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Iterator
 import numpy as np
 
 from ...models import fill as fill_model
-from ...models.fill import temporal
+from ...models.fill import carry, temporal
 from .frames import frame_seed, read_plate_and_mask, read_rgba
 from .spec import GeneratorSpec
 
@@ -48,6 +49,9 @@ def run_frames(read, job, todo: list[int], results, progress_for, fill, side=Non
         for frame in todo:
             yield frame, run_frame(read, job, frame, progress_for(frame), fill)
         return
+    if options.mode == "carry":
+        yield from _carried(read, job, todo, results, progress_for, fill, params)
+        return
     keys = options.keys(job.frames)
     todo = set(todo)
     for key in keys:
@@ -80,6 +84,25 @@ def run_frames(read, job, todo: list[int], results, progress_for, fill, side=Non
             (previous, results.read(previous)["Combined"]) if previous is not None else None,
             (following, results.read(following)["Combined"]) if following is not None else None,
             resynthesise, progress_for, wanted)
+
+
+def _carried(read, job, todo: list[int], results, progress_for, fill, params: dict) -> Iterator[tuple[int, dict]]:
+    """``carry``: frames in order, what any frame shows taken from there, the rest
+    synthesised once and carried along the flow (:mod:`genvfx.models.fill.carry`), earlier
+    frames' fills read back from the cache as written."""
+    def load(frame: int):
+        plate, mask, _ = _inputs(read, job, frame)
+        return plate, mask
+
+    def synthesise(frame: int, image, redo, on_step):
+        _, _, source = _inputs(read, job, frame)
+        return fill(image, redo, seed=frame_seed(job.seed, frame), source=source, on_step=on_step,
+                    **params)["Combined"]
+
+    def cached(frame: int):
+        return results.read(frame)["Combined"] if results.has(frame) else None
+
+    yield from carry.carry_shot(job.frames, set(todo), load, synthesise, cached, progress_for)
 
 
 SPEC = GeneratorSpec(

@@ -26,15 +26,15 @@ def parse_key_frames(text: str | None) -> list[int]:
 
 def job_params(temporal: str = "propagate", key_frames: str | None = "", key_interval: int | None = None,
                **settings) -> dict:
-    """The fill's parameters. ``temporal``: 'propagate', 'hold' or 'off', always written
+    """The fill's parameters. ``temporal``: 'propagate', 'carry', 'hold' or 'off', always written
     out so the cache key names the behaviour; ``key_frames``: text (see
     :func:`parse_key_frames`), which wins over ``key_interval``; ``key_interval``: a key
     every this many frames (None: the default, written only where propagation needs it).
-    Neither applies to 'off'. ``settings``: the model's (patch_size, prompt, strength…),
+    Neither applies to 'off' or 'carry'. ``settings``: the model's (patch_size, prompt, strength…),
     each written only when given (not None)."""
     params = {"temporal": temporal}
     params.update({name: value for name, value in settings.items() if value is not None})
-    if temporal == "off":
+    if temporal in ("off", "carry"):
         return params
     keys = parse_key_frames(key_frames)
     if keys:

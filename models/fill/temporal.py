@@ -26,6 +26,10 @@ the shot* by optical flow:
   exactly: no jump at a key frame. Before the first key only the backward propagation
   exists, after the last only the forward one.
 * **Hold** (locked-off shots): one fill, the first key's, for every frame.
+* **Carry** (:mod:`.carry`): no keys; what any frame shows is taken from there, the rest
+  synthesised once and carried rigidly (no cross-fade). It beats propagation on
+  stability and loses on PSNR against rendered truth while a single synthesis is weaker
+  than the blend of two (``benchmarks/eval_fill_truth.py``), so it is not the default.
 
 Pixels outside the hole (mask ≤ 0.5) are the current plate's own bits, always.
 
@@ -48,7 +52,7 @@ from .hole import hole as hole_of
 #: Part of the fill generator's version (and so of the cache key): bump when output changes.
 TEMPORAL_VERSION = "1"
 
-MODES = ("propagate", "hold", "off")
+MODES = ("propagate", "carry", "hold", "off")
 DEFAULT_KEY_INTERVAL = 12
 PARAM_NAMES = ("temporal", "key_interval", "key_frames")
 
@@ -59,8 +63,9 @@ _FLOW_MARGIN = 6          # px around a hole whose measured flow is not trusted
 @dataclass(frozen=True)
 class TemporalOptions:
     """How a fill job treats its frames: ``propagate`` (key frames + optical flow, the
-    default), ``hold`` (the first key's fill for every frame) or ``off`` (every frame
-    filled on its own)."""
+    default), ``carry`` (what other frames show, the rest synthesised once and carried:
+    :mod:`.carry`), ``hold`` (the first key's fill for every frame) or ``off`` (every
+    frame filled on its own)."""
 
     mode: str = "propagate"
     key_interval: int = DEFAULT_KEY_INTERVAL
@@ -181,7 +186,7 @@ def flow(plate_from: np.ndarray, hole_from: np.ndarray, plate_to: np.ndarray, ho
 # --------------------------------------------------------------------------- sampling
 
 
-def _corners(image_shape, ys, xs):
+def corners(image_shape, ys, xs):
     height, width = image_shape[:2]
     x0 = np.clip(np.floor(xs), 0, width - 1).astype(np.int64)
     y0 = np.clip(np.floor(ys), 0, height - 1).astype(np.int64)
@@ -191,10 +196,10 @@ def _corners(image_shape, ys, xs):
     return (y0, x0, (1 - fy) * (1 - fx)), (y0, x1, (1 - fy) * fx), (y1, x0, fy * (1 - fx)), (y1, x1, fy * fx)
 
 
-def _sample(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+def sample(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """Bilinear samples of ``image`` (H×W or H×W×C) at points (clamped to the frame)."""
     out = 0.0
-    for y, x, weight in _corners(image.shape, ys, xs):
+    for y, x, weight in corners(image.shape, ys, xs):
         out = out + image[y, x] * (weight if image.ndim == 2 else weight[:, None])
     return np.asarray(out, np.float32)
 
@@ -204,7 +209,7 @@ def _sample_defined(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> tuple[
     corner that counts was defined."""
     out = np.zeros((len(ys), image.shape[2]), np.float32)
     defined = np.ones(len(ys), bool)
-    for y, x, weight in _corners(image.shape, ys, xs):
+    for y, x, weight in corners(image.shape, ys, xs):
         corner = image[y, x]
         missing = np.isnan(corner).any(axis=1)
         defined &= ~(missing & (weight > 0))
@@ -250,17 +255,17 @@ def _step(previous: _State, key_combined: np.ndarray, plate: np.ndarray, mask: n
     f = to_previous[ys, xs]
     qx, qy = xs + f[:, 0], ys + f[:, 1]
     inside = (qx >= -0.5) & (qx <= width - 0.5) & (qy >= -0.5) & (qy <= height - 0.5)
-    b = _sample(from_previous, qy, qx)
+    b = sample(from_previous, qy, qx)
     valid = inside & consistent(f, b)
     position, from_key = _sample_defined(previous.key_position, qy, qx)
     from_key &= valid
     carried = valid & ~from_key
     values = np.zeros((len(ys), 4), np.float32)
-    values[from_key] = _sample(key_combined, position[from_key, 1], position[from_key, 0])
-    values[carried] = _sample(previous.combined, qy[carried], qx[carried])
+    values[from_key] = sample(key_combined, position[from_key, 1], position[from_key, 0])
+    values[carried] = sample(previous.combined, qy[carried], qx[carried])
     combined[ys[valid], xs[valid]] = values[valid]
     key_position[ys[from_key], xs[from_key]] = position[from_key]
-    confidence[ys, xs] = np.where(valid, _sample(previous.confidence, qy, qx), _SYNTH_CONFIDENCE)
+    confidence[ys, xs] = np.where(valid, sample(previous.confidence, qy, qx), _SYNTH_CONFIDENCE)
     if not valid.all():
         redo = np.zeros((height, width), np.float32)
         redo[ys[~valid], xs[~valid]] = 1.0
