@@ -57,8 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     temporal.add_argument("--hold", action="store_true",
                           help="locked-off shot: one fill (the first key frame's) for every frame")
     temporal.add_argument("--temporal", choices=("propagate", "carry", "hold", "off"),
-                          help="propagate (default), carry (what other frames show, the rest synthesised once "
-                               "and carried; no key frames), hold, or off (every frame filled on its own)")
+                          help="carry (default: what other frames show, the rest synthesised once and carried; "
+                               "no key frames), propagate (key frames carried by the flow and blended), hold, or "
+                               "off (every frame filled on its own)")
     variants = fill.add_argument_group(
         "variants", "Fill one frame (the first of --frames) with several seeds at a proxy scale, to pick one.")
     variants.add_argument("--variants", type=int, metavar="N",

@@ -22,7 +22,7 @@ from __future__ import annotations
 from bpy.props import EnumProperty, FloatProperty, IntProperty, StringProperty
 
 from ..models.fill import params as fill_params
-from ..models.fill.temporal import DEFAULT_KEY_INTERVAL
+from ..models.fill.temporal import DEFAULT_KEY_INTERVAL, DEFAULT_MODE
 from .frame_range import build_frame_range
 from .group_nodes import RESULT_NODE, clear_colour, generated_switch, link_passes, proxy_scales, set_switches
 from .group_nodes import add_node as _node
@@ -34,9 +34,9 @@ from .node_base import GenVFXNodeBase
 PASSES = ("Combined", "Fill", "Mask")
 
 TEMPORAL_MODES = (
-    ("propagate", "Propagate", "Fill key frames; carry the fill along the shot with optical flow"),
-    ("carry", "Carry", "Take what other frames show; synthesise the rest once and carry it rigidly "
-              "(steadier, not yet as clean as Propagate)"),
+    ("carry", "Carry", "Take what other frames show; synthesise the rest once and carry it along the shot "
+              "with optical flow"),
+    ("propagate", "Propagate", "Fill key frames; carry them along the shot with optical flow and blend them"),
     ("hold", "Hold", "Locked-off shot: one fill (the first key frame's) for every frame"),
     ("off", "Per Frame", "Fill every frame on its own (may boil on a moving shot)"),
 )
@@ -102,7 +102,7 @@ class DebrisFillNode(GenVFXNodeBase):
         link_passes(tree, image_node, PASSES)
 
     # Over a shot (see models/fill/temporal.py).
-    temporal: EnumProperty(name="Shot", items=TEMPORAL_MODES, default="propagate",
+    temporal: EnumProperty(name="Shot", items=TEMPORAL_MODES, default=DEFAULT_MODE,
                            description="How a frame range is filled")
     key_interval: IntProperty(name="Key Every", default=DEFAULT_KEY_INTERVAL, min=1, soft_max=48,
                               description="A key frame every this many frames (counted from the range's first)")

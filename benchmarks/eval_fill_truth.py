@@ -18,14 +18,14 @@ method, inside the hole (mask > 0) and on display-encoded pixels (sRGB, clipped 
 
 Methods: ``telea`` and ``ns`` (OpenCV inpainting per frame, linear RGB on 16 bits);
 ``ring mean`` (the constant guess: each frame's hole the mean colour of the ring around
-it); ``fill off`` (Debris Fill synthesis frame by frame, ``--temporal off``), ``fill``
-(the default, ``--temporal propagate``) and ``fill carry`` (one synthesis carried through
-the shot, ``--temporal carry``), all run through the executor API
+it); ``fill off`` (Debris Fill synthesis frame by frame, ``--temporal off``), ``fill
+propagate`` (key frames carried and blended, ``--temporal propagate``) and ``fill carry``
+(the default: one synthesis carried through the shot), all run through the executor API
 (``run_job``) exactly as ``genvfx fill`` builds the job. ``exact`` says whether the
 output equals the plate bit for bit outside the mask. s/frame is wall time here.
 
 A contact sheet per shot goes to ``--out``: for two or three frames, plate (hole in
-red), mask, Telea, fill off, fill, fill carry, truth; and a zoom on the hole at 2x.
+red), mask, Telea, fill off, fill propagate, fill carry, truth; and a zoom on the hole at 2x.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from genvfx.backend.run.executor import run_job  # noqa: E402
 from genvfx.backend.run.jobs import Job  # noqa: E402
 from genvfx.models.fill import params as fill_params  # noqa: E402
 
-METHODS = ("telea", "ns", "ring mean", "fill off", "fill", "fill carry")
+METHODS = ("telea", "ns", "ring mean", "fill off", "fill propagate", "fill carry")
 
 
 # ------------------------------------------------------------------------- reading
@@ -170,7 +170,7 @@ def contact_sheet(path: Path, shot, results: dict, name: str):
     n = len(shot["frames"])
     picks = sorted({0, n // 2, n - 1}) if n > 8 else [0, n - 1]
     columns = [("plate", None), ("mask", None), ("Telea", "telea"), ("fill off", "fill off"),
-               ("fill", "fill"), ("fill carry", "fill carry"), ("truth", None)]
+               ("fill propagate", "fill propagate"), ("fill carry", "fill carry"), ("truth", None)]
     ys, xs = np.nonzero(np.any([shot["holes"][i] for i in picks], axis=0))
     h, w = shot["holes"][0].shape
     pad = 16
@@ -232,7 +232,7 @@ def evaluate(folder: Path, out: Path, skip: set[str]) -> dict:
         if method not in skip:
             outs, seconds = per_frame(function, shot)
             results[method] = {"outs": outs, "s/frame": seconds}
-    for method, temporal in (("fill off", "off"), ("fill", "propagate"), ("fill carry", "carry")):
+    for method, temporal in (("fill off", "off"), ("fill propagate", "propagate"), ("fill carry", "carry")):
         if method not in skip:
             outs, seconds = debris_fill(folder, shot, out / "cache", temporal)
             results[method] = {"outs": outs, "s/frame": seconds}
@@ -269,7 +269,7 @@ def main() -> None:
                         help="leave a method out on shots longer than 8 frames (per-frame synthesis "
                              "is slow on a busy CPU)")
     args = parser.parse_args()
-    data, out = Path(args.data), Path(args.out)
+    data, out = Path(args.data).resolve(), Path(args.out).resolve()
     names = args.shots.split(",") if args.shots else sorted(p.parent.name for p in data.glob("*/shot.json"))
     table = {}
     for name in names:

@@ -33,7 +33,7 @@ from ..backend.process.client import WorkerClient
 from ..backend.provenance.energy import DEFAULT_GRID_INTENSITY
 from ..backend.run.jobs import Job
 from ..errors import BadInput
-from ..models.fill.temporal import DEFAULT_KEY_INTERVAL
+from ..models.fill import params as fill_params
 from ..models.relight import Light
 from ..review import preview
 from . import blender
@@ -45,7 +45,7 @@ PLATE, MASK = "plate.####.exr", "mask.####.png"
 
 #: The parameters a Debris Fill node sends by default, so that the node in shot.blend
 #: finds the demo's fill in the cache instead of filling again.
-FILL_PARAMS = {"temporal": "propagate", "key_interval": DEFAULT_KEY_INTERVAL}
+FILL_PARAMS = fill_params.job_params()
 
 
 def copy_assets(out: Path) -> tuple[str, str, list[int]]:

@@ -20,9 +20,13 @@ GIVEN_ONLY = ("patch_size", "planes", "prompt", "negative_prompt", "strength", "
 def job_params(args) -> dict:
     """The generator parameters of ``genvfx fill``: how the shot is treated and the model
     settings given (:func:`genvfx.models.fill.params.job_params`)."""
-    mode = args.temporal or ("hold" if args.hold else "propagate")
+    keyed = args.key_frames is not None or args.key_interval is not None
+    mode = args.temporal or ("hold" if args.hold else "propagate" if keyed else fill_params.DEFAULT_MODE)
     if args.hold and mode != "hold":
         raise BadInput(f"--hold contradicts --temporal {mode}", "Give one of them.")
+    if keyed and mode in ("carry", "off"):
+        raise BadInput(f"Key frames do not apply to --temporal {mode}",
+                       "Leave --key-frames and --key-interval out, or use --temporal propagate or --hold.")
     settings = {name: getattr(args, name, None) for name in GIVEN_ONLY}
     return fill_params.job_params(mode, args.key_frames, args.key_interval, **settings)
 

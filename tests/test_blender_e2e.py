@@ -84,7 +84,7 @@ def test_installs_enables_and_shows_the_node(blender_run):
 
 def test_the_node_sends_how_the_shot_is_treated(blender_run):
     results = blender_run["results"]
-    assert results["params"] == {"temporal": "propagate", "key_interval": 12}
+    assert results["params"] == {"temporal": "carry"}
     from genvfx.commands.demo import FILL_PARAMS
 
     assert results["params"] == FILL_PARAMS  # the demo's fill is the node's, found in the cache

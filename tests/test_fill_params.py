@@ -34,7 +34,8 @@ def test_anything_else_is_refused_with_the_text_and_a_hint(text):
 
 
 def test_the_shot_settings_are_always_written_out():
-    assert job_params() == {"temporal": "propagate", "key_interval": DEFAULT_KEY_INTERVAL}
+    assert job_params() == {"temporal": "carry"}
+    assert job_params("carry", "1,13", 6) == {"temporal": "carry"}  # carry has no key frames
     assert job_params("propagate", "", 6) == {"temporal": "propagate", "key_interval": 6}
     assert job_params("propagate", "25, 1", 6) == {"temporal": "propagate", "key_frames": [1, 25]}  # keys win
     assert job_params("hold") == {"temporal": "hold"}
@@ -68,7 +69,7 @@ def test_the_cli_and_the_demo_build_the_node_defaults():
     from genvfx.commands.fill import job_params as cli_params
 
     args = build_parser().parse_args(["fill", "--plate", "p.####.exr", "--mask", "m.png", "--out", "o"])
-    node_defaults = job_params("propagate", "", DEFAULT_KEY_INTERVAL)  # what a new Debris Fill node sends
+    node_defaults = job_params("carry", "", DEFAULT_KEY_INTERVAL)  # what a new Debris Fill node sends
     assert cli_params(args) == node_defaults == FILL_PARAMS
     keyed = build_parser().parse_args(["fill", "--plate", "p.####.exr", "--mask", "m.png", "--out", "o",
                                        "--key-frames", "13, 1"])

@@ -40,7 +40,7 @@ def write_shot(folder, plates, masks):
 def shot_job(folder, cache, **params) -> Job:
     return Job(generator="fill", frames=list(range(1, FRAMES + 1)), cache_dir=str(cache), seed=3, device="cpu",
                inputs={"plate": str(folder / "plate.####.exr"), "mask": str(folder / "mask.####.png")},
-               params={"patch_size": 7, **params})
+               params={"patch_size": 7, "temporal": "propagate", **params})
 
 
 def combined(result, frame):
@@ -71,7 +71,7 @@ def pan(tmp_path_factory):
 
 def test_options_keys_and_windows():
     options, rest = TemporalOptions.split({"patch_size": 5})
-    assert options == TemporalOptions("propagate", 12, ()) and rest == {"patch_size": 5}
+    assert options == TemporalOptions("carry", 12, ()) and rest == {"patch_size": 5}
     assert TemporalOptions.split({"key_interval": 4})[0].keys(list(range(1, 11))) == [1, 5, 9]
     assert TemporalOptions.split({"key_frames": [13, 1, 25, 40]})[0].keys(list(range(1, 31))) == [1, 13, 25]
     assert TemporalOptions.split({"temporal": "hold", "key_frames": [5, 9]})[0].keys(list(range(1, 11))) == [5]
@@ -215,8 +215,9 @@ def test_cli_puts_the_temporal_and_model_options_in_the_job():
         return job_params(build_parser().parse_args(["fill", "--plate", "p.####.exr", "--mask", "m.png",
                                                      "--out", "o", *extra]))
 
-    assert params() == {"temporal": "propagate", "key_interval": 12}
-    assert params("--key-interval", "6", "--patch-size", "9") == {"temporal": "propagate", "key_interval": 6,
+    assert params() == {"temporal": "carry"}
+    assert params("--temporal", "propagate", "--key-interval", "6", "--patch-size", "9") == {
+        "temporal": "propagate", "key_interval": 6,
                                                                   "patch_size": 9}
     assert params("--key-frames", "13, 1,25")["key_frames"] == [1, 13, 25]
     assert params("--hold") == {"temporal": "hold"}
@@ -229,6 +230,9 @@ def test_cli_puts_the_temporal_and_model_options_in_the_job():
         params("--key-interval", "6", "--key-frames", "1,7")
     with pytest.raises(BadInput):
         params("--hold", "--temporal", "off")
+    assert params("--key-interval", "6")["temporal"] == "propagate"  # keys given: the mode that has them
+    with pytest.raises(BadInput, match="do not apply"):
+        params("--temporal", "carry", "--key-frames", "1,7")
 
 
 # ------------------------------------------------------------ carry: one synthesis per shot

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from ...errors import BadInput
-from .temporal import DEFAULT_KEY_INTERVAL
+from .temporal import DEFAULT_KEY_INTERVAL, DEFAULT_MODE
 
 _FRAME = re.compile(r"-?\d+")
 
@@ -24,7 +24,7 @@ def parse_key_frames(text: str | None) -> list[int]:
     return sorted({int(part) for part in parts})
 
 
-def job_params(temporal: str = "propagate", key_frames: str | None = "", key_interval: int | None = None,
+def job_params(temporal: str = DEFAULT_MODE, key_frames: str | None = "", key_interval: int | None = None,
                **settings) -> dict:
     """The fill's parameters. ``temporal``: 'propagate', 'carry', 'hold' or 'off', always written
     out so the cache key names the behaviour; ``key_frames``: text (see

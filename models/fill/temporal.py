@@ -27,9 +27,8 @@ the shot* by optical flow:
   exists, after the last only the forward one.
 * **Hold** (locked-off shots): one fill, the first key's, for every frame.
 * **Carry** (:mod:`.carry`): no keys; what any frame shows is taken from there, the rest
-  synthesised once and carried rigidly (no cross-fade). It beats propagation on
-  stability and loses on PSNR against rendered truth while a single synthesis is weaker
-  than the blend of two (``benchmarks/eval_fill_truth.py``), so it is not the default.
+  synthesised once and carried rigidly (no cross-fade); the default
+  (:data:`DEFAULT_MODE`).
 
 Pixels outside the hole (mask ≤ 0.5) are the current plate's own bits, always.
 
@@ -53,6 +52,9 @@ from .hole import hole as hole_of
 TEMPORAL_VERSION = "1"
 
 MODES = ("propagate", "carry", "hold", "off")
+#: What a shot gets unless told otherwise: on rendered truth (benchmarks/eval_fill_truth.py,
+#: six shots) carrying one synthesis beats propagating keys in PSNR on five and SSIM on all.
+DEFAULT_MODE = "carry"
 DEFAULT_KEY_INTERVAL = 12
 PARAM_NAMES = ("temporal", "key_interval", "key_frames")
 
@@ -62,12 +64,12 @@ _FLOW_MARGIN = 6          # px around a hole whose measured flow is not trusted
 
 @dataclass(frozen=True)
 class TemporalOptions:
-    """How a fill job treats its frames: ``propagate`` (key frames + optical flow, the
-    default), ``carry`` (what other frames show, the rest synthesised once and carried:
-    :mod:`.carry`), ``hold`` (the first key's fill for every frame) or ``off`` (every
+    """How a fill job treats its frames: ``carry`` (the default: what other frames show,
+    the rest synthesised once and carried: :mod:`.carry`), ``propagate`` (key frames +
+    optical flow), ``hold`` (the first key's fill for every frame) or ``off`` (every
     frame filled on its own)."""
 
-    mode: str = "propagate"
+    mode: str = DEFAULT_MODE
     key_interval: int = DEFAULT_KEY_INTERVAL
     key_frames: tuple[int, ...] = ()
 
@@ -75,7 +77,7 @@ class TemporalOptions:
     def split(cls, params: dict) -> tuple["TemporalOptions", dict]:
         """The temporal options in a job's ``params`` and the rest (the filler's own)."""
         params = dict(params or {})
-        mode = params.pop("temporal", None) or "propagate"
+        mode = params.pop("temporal", None) or DEFAULT_MODE
         interval = params.pop("key_interval", None)
         keys = params.pop("key_frames", None)
         if mode not in MODES:

@@ -40,9 +40,10 @@ def main(config: dict, results: dict) -> None:
                        "pattern": node.result_pattern}
     results["inputs"] = jobs.build_job(bpy.context, node, [1]).inputs
     results["params"] = jobs.build_job(bpy.context, node, [1]).params
+    default_mode = node.temporal
     node.temporal, node.key_frames = "propagate", "1, 5"
     results["params_keys"] = jobs.build_job(bpy.context, node, [1]).params
-    node.key_frames = ""
+    node.temporal, node.key_frames = default_mode, ""
     results["bakes_after_files"] = os.path.exists(os.path.join(config["cache"], "bakes"))
 
     # The Provenance panel's facts for the active node, and its report button.

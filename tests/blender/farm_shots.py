@@ -2,7 +2,8 @@
 ``python farm_shots.py config.json`` saves one .blend per entry of ``config["shots"]``
 (``{"blend", "plate", "mask", "frames"}``), each plate → Debris Fill → Relight → Group
 Output (:func:`genvfx.addon.headless.build_demo_scene`), both nodes at ``config["proxy"]``,
-the fill with a key frame every ``config["key_interval"]`` frames. Nothing is generated.
+the fill propagating key frames, one every ``config["key_interval"]`` frames (the plan
+that cuts a shot most finely). Nothing is generated.
 
 It uses the genvfx package this Python imports (the one the ``genvfx`` command runs), not
 an installed extension: the commands register the same node classes.
@@ -25,7 +26,8 @@ def main(config: dict) -> None:
         headless.build_demo_scene(shot["plate"], shot["mask"], shot["frames"], shot["blend"],
                                   proxy=config["proxy"], relight=True)
         tree = bpy.context.scene.compositing_node_group
-        tree.nodes["Debris Fill"].key_interval = int(config["key_interval"])
+        fill = tree.nodes["Debris Fill"]
+        fill.temporal, fill.key_interval = "propagate", int(config["key_interval"])
         tree.nodes["Relight"].proxy = str(int(round(float(config["proxy"]) * 100)))
         bpy.ops.wm.save_mainfile()
 
