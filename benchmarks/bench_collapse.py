@@ -1,10 +1,10 @@
 """Seconds of Collapse Sim on this machine, stage by stage: fracture, simulation (MuJoCo
 and dust), clean plate (Debris Fill, once per shot), rendering (Warp ray-cast, dust
-splats, composite) and EXR writing; then the whole job through ``run_job`` and its peak
+ray-marched volume, composite) and EXR writing; then the whole job through ``run_job`` and its peak
 memory. The baseline, measured in the same run, is writing one frame's EXR layer.
 Prints figures; asserts nothing.
 
-    python benchmarks/bench_collapse.py [--size 512x340] [--frames 24] [--fragments 150] [--device cpu]
+    python benchmarks/bench_collapse.py [--size 512x340] [--frames 72] [--fragments 150] [--device cpu]
 
 The plate is the demo tower (a photograph, ``assets/demo/tower.exr``) resized to
 ``--size``; the collapse starts on the first frame.
@@ -57,7 +57,7 @@ def tower(width: int, height: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="512x340")
-    parser.add_argument("--frames", type=int, default=24)
+    parser.add_argument("--frames", type=int, default=72)
     parser.add_argument("--fragments", type=int, default=150)
     parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
     args = parser.parse_args()
@@ -77,7 +77,7 @@ def main() -> None:
         sim, t_sim = timed(physics.simulate, pieces, building.ground, origin, np.zeros(3), speed, 1.0, options.fps,
                            1, last, options.seed)
         particles, t_dust = timed(dust.simulate_dust, sim.breaks, sim.impacts, sim.pulverised, sim.frames,
-                                  options.fps, building.ground, float(building.size[1]), options.dust, options.seed)
+                                  options.fps, building, options.dust, options.seed)
         collapse, t_prepare = timed(shot.CollapseShot.prepare, plate, mask, options, last, device=device)
         filler = fill.load(registry.find_model("genvfx.fill.patchmatch"), "cpu")
         filled, t_fill = timed(lambda: filler(plate, collapse.reveal, seed=0)["Combined"])
@@ -108,9 +108,10 @@ def main() -> None:
           f"Warp on {device}, MuJoCo {physics.SUBSTEPS} steps a frame")
     print(f"baseline: writing one frame's EXR layer (8 passes) {baseline:.3f} s")
     rows = [("fracture (scipy Voronoi)", t_fracture), (f"simulation, {len(sim.frames)} frames (MuJoCo)", t_sim),
-            ("dust simulation", t_dust), ("clean plate (Debris Fill, once)", t_fill),
+            (f"dust simulation ({'x'.join(map(str, particles.density.shape[1:]))} grid)", t_dust), ("clean plate (Debris Fill, once)", t_fill),
             (f"ray-cast fragments, {last} frames", sum(ray)),
-            (f"frame passes (ray-cast + vectors + dust + composite), {last} frames", sum(frames_total)),
+            (f"frame passes (ray-cast, shadows, vectors, debris, dust march, composite), {last} frames",
+             sum(frames_total)),
             (f"EXR writing, {last} frames", sum(writes)),
             ("whole job through run_job", t_job)]
     for name, seconds in rows:

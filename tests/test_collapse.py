@@ -16,7 +16,7 @@ from genvfx.backend.run.jobs import Job
 from genvfx.errors import BadInput
 from genvfx.models.collapse import CollapseOptions, CollapseShot
 from genvfx.models.collapse.fracture import fracture
-from genvfx.models.collapse.geometry import Camera, lift_building
+from genvfx.models.collapse.geometry import Camera, lift_building, outline_planes
 from genvfx.models.collapse.physics import simulate
 from genvfx.models.collapse.shot import failure_origin
 
@@ -70,12 +70,15 @@ def test_the_building_comes_down_and_reveals_the_clean_plate(shot):
     top_rows[rows[0]:rows[0] + (rows[-1] - rows[0]) // 4] = True
     top = inside & top_rows
     assert late["Fragments"][..., 3][top].mean() < 0.6 * mask[top].mean()
-    clear = top & (late["Fragments"][..., 3] < 0.01) & (late["Dust"][..., 3] < 0.01)
+    clear = top & (late["Fragments"][..., 3] < 1e-4) & (late["Dust"][..., 3] < 1e-4)
     if clear.any():
-        assert np.allclose(late["Combined"][clear], late["CleanPlate"][clear], atol=1e-5)
+        # the clean plate, at most shaded (grey: the same factor in every channel) by what lies toward the light
+        ratio = late["Combined"][clear][:, :3] / np.maximum(late["CleanPlate"][clear][:, :3], 1e-6)
+        assert (ratio <= 1 + 1e-4).all() and (ratio > 0.1).all()
+        assert np.allclose(ratio, ratio[:, :1], atol=2e-3)
     assert np.abs(late["Combined"][..., :3] - plate[..., :3])[inside].mean() > 0.02
     # passes: premultiplied RGBA, depth where fragments are, ids in range
-    assert (late["Fragments"][..., :3] <= late["Fragments"][..., 3:4] * late["Fragments"][..., :3].max() + 1e-6).all()
+    assert (late["Fragments"][..., :3] <= late["Fragments"][..., 3:4] * 2 * plate[..., :3].max() + 1e-6).all()
     hit = late["FragmentID"] > 0
     assert hit.any() and late["FragmentID"].max() <= len(collapse.fracture.fragments)
     empty = late["Fragments"][..., 3] == 0
@@ -89,6 +92,98 @@ def test_vectors_follow_the_fall(shot):
     # Blender's convention: +Y up, XY from the previous frame, ZW to the next; falling is -Y
     assert passes["Vector"][..., 1][moving].mean() < -0.05
     assert passes["Vector"][..., 3][moving].mean() < -0.05
+
+
+@pytest.fixture(scope="module")
+def three_seconds():
+    """A small collapse at default settings but for its size: the half-size demo tower,
+    40 fragments, 30 m, rendered 3 s after the start."""
+    plate, mask = tower(0.5)
+    options = CollapseOptions(start=1, fragments=40, height=30.0, seed=3)
+    last = 1 + 3 * 24
+    collapse = CollapseShot.prepare(plate, mask, options, last_frame=last)
+    fill = blurred_fill(plate, collapse.reveal)
+    return collapse, plate, mask, fill, {frame: collapse.frame_passes(frame, plate, fill) for frame in (25, 49, last)}
+
+
+def test_the_building_is_down_three_seconds_after_the_start(three_seconds):
+    """The issue's motion target: ≥ 70 % of the mask no longer shows the standing building
+    (its own surface within 5 % of its height of where it stood) 3 s after the start."""
+    collapse, plate, mask, fill, passes = three_seconds
+    inside = mask > 0.5
+    assert collapse.standing(1)[inside].mean() > 0.97            # at the start it all stands
+    down = 1.0 - collapse.standing(73)[inside].mean()
+    assert down >= 0.7, down
+    # it comes down storey by storey to a low pile (a tower that sinks as a stack stays tall)
+    positions, rotations = collapse.simulation.pose(73)
+    solid = collapse.simulation.fragment_opacity(73) >= 0.999
+    tops = [(rotations[i] @ f.vertices.T)[1].max() + positions[i, 1]
+            for i, f in enumerate(collapse.fracture.fragments) if solid[i]]
+    assert max(tops) - collapse.building.ground < 0.5 * float(collapse.building.size[1])
+    # fragments shattered on striking the ground: fewer solid chunks are left than there were
+    assert len(collapse.simulation.shattered) > 0.4 * len(collapse.fracture.fragments)
+    assert (collapse.simulation.opacity[-1] > 0).sum() < 0.6 * len(collapse.fracture.fragments)
+
+
+def test_dust_is_a_volume_lit_with_self_shadowing(three_seconds):
+    """Inside the dust (alpha > 0.5) the Dust pass's luminance varies (std/mean ≥ 0.15):
+    dark in the core, lit on the rims, not a flat tint; the dust shades what lies below it."""
+    collapse, plate, mask, fill, passes = three_seconds
+    for frame in (49, 73):
+        dust = passes[frame]["Dust"]
+        thick = dust[..., 3] > 0.5
+        assert thick.sum() > 200, thick.sum()
+        value = (dust[..., :3][thick] / dust[..., 3][thick][:, None]) @ np.array([0.2126, 0.7152, 0.0722])
+        assert value.std() / value.mean() >= 0.15, value.std() / value.mean()
+        assert (dust[..., :3] <= dust[..., 3:4] * 1.5 * collapse.dust_tint.max() + 1e-6).all()   # premultiplied
+    # the shadows of the dust and the fragments on what lies behind them: black with the shadow's strength
+    # as alpha in the Fragments pass (a shadow catcher), so they darken the ground beneath
+    late = passes[73]
+    shadow = (late["Depth"] >= 1e9) & (late["Fragments"][..., 3] > 0.02)
+    assert shadow.mean() > 0.01
+    assert np.median(np.abs(late["Fragments"][..., :3][shadow]).max(axis=-1)) < 1e-6
+    bare = shadow & (late["Dust"][..., 3] == 0)
+    darker = late["Combined"][..., :3][bare] < late["CleanPlate"][..., :3][bare]
+    assert bare.sum() > 20 and darker.all(axis=-1).mean() > 0.9
+
+
+def test_nothing_hangs_above_the_roof_in_mid_fall(three_seconds):
+    """The fragments are cut to the mask's outline, so in mid-fall no sliver of them
+    shows above the roofline (the mask's top edge, column by column)."""
+    collapse, plate, mask, fill, passes = three_seconds
+    columns = np.nonzero((mask > 0.5).any(axis=0))[0]
+    top = np.argmax(mask[:, columns] > 0.02, axis=0)
+    rows = np.arange(mask.shape[0])[:, None]
+    above = np.zeros_like(mask, bool)
+    above[:, columns] = rows < top[None, :] - 1
+    for frame in (25, 49):
+        alpha = passes[frame]["Fragments"][..., 3]
+        assert alpha[above].max() < 0.05, (frame, alpha[above].max(), (alpha[above] > 0.05).sum())
+    pieces = collapse.fracture.fragments
+    planes = outline_planes(mask, collapse.camera)
+    corners = np.concatenate([f.vertices + f.centroid for f in pieces])
+    assert (corners @ planes.T).max() < 1e-6 * float(np.linalg.norm(collapse.building.size))
+
+
+def test_debris_is_thrown_out_and_settles(three_seconds):
+    """Hundreds of small pieces beside the chunks: thrown out past the building, on the
+    ground and at rest by the end, drawn into the Fragments pass."""
+    collapse, plate, mask, fill, passes = three_seconds
+    debris = collapse.debris
+    assert len(debris.radius) >= 300
+    tall = float(collapse.building.size[1])
+    assert np.median(debris.radius) < 0.01 * tall
+    last = debris.positions[-1]
+    assert (last[:, 1] >= collapse.building.ground - 1e-3).all()
+    assert np.median(last[:, 1] - collapse.building.ground) < 0.02 * tall
+    low, high = collapse.building.low, collapse.building.high
+    assert ((last[:, 0] < low[0]) | (last[:, 0] > high[0])).mean() > 0.1
+    settled = debris.born <= debris.frames[-1] - 36                # thrown out at least 1.5 s before the end
+    moved = np.linalg.norm(debris.positions[-1] - debris.positions[-2], axis=1) * 24
+    assert settled.sum() > 100 and np.median(moved[settled]) < 0.05 * tall
+    # pieces show outside the mask's solid core in the Fragments pass
+    outside = passes[49]["Fragments"][..., 3][mask < 0.01]
+    assert (outside > 0.5).sum() > 50
 
 
 def tower_slab(height_m: float):

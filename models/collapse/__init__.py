@@ -1,10 +1,12 @@
 """Collapse Sim: bring down the building in a plate.
 
 The masked building is lifted to a slab facing the camera (:mod:`.geometry`), broken
-into Voronoi cells (:mod:`.fracture`, scipy), dropped as rigid bodies held by welds
-that fail from an origin (:mod:`.physics`, MuJoCo), ray-cast with NVIDIA Warp
-(:mod:`.render`) and wrapped in dust (:mod:`.dust`); :mod:`.shot` puts a frame together
-over the clean plate (Debris Fill of the building's region).
+into Voronoi cells cut to the mask's outline (:mod:`.fracture`, scipy), dropped as
+rigid bodies held by welds that fail from an origin, shattering when they strike the
+ground or the pile (:mod:`.physics`, MuJoCo), ray-cast with NVIDIA Warp (:mod:`.render`),
+joined by the small pieces they shed (:mod:`.debris`) and wrapped in dust, a density
+grid advected and ray-marched with self-shadowing (:mod:`.dust`); :mod:`.shot` puts a
+frame together over the clean plate (Debris Fill of the building's region).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from .options import CollapseOptions
 from .shot import CollapseShot
 
 #: Collapse Sim's version in cache keys: bump when the passes for the same inputs change.
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 #: The version of the fill that makes the clean plate (a new one fills again).
 CLEAN_PLATE_FILL_VERSION = fill.GENERATOR_VERSION
 CLEAN_PLATE_FILL_MODEL = "genvfx.fill.patchmatch"

@@ -34,9 +34,10 @@ class Fracture:
 
 
 def scatter_seeds(building: Building, count: int, origin: np.ndarray, falloff: float,
-                  rng: np.random.Generator) -> np.ndarray:
-    """``count`` seeds in the slab; with ``falloff`` > 0 their density rises toward
-    ``origin`` (so fragments are finer there), by rejection sampling."""
+                  rng: np.random.Generator, outline: np.ndarray | None = None) -> np.ndarray:
+    """``count`` seeds in the slab (inside ``outline``'s planes when given); with
+    ``falloff`` > 0 their density rises toward ``origin`` (so fragments are finer
+    there), by rejection sampling."""
     low, size = building.low, building.size
     scale = 0.35 * float(np.linalg.norm(size[:2]))
     seeds = np.empty((0, 3))
@@ -45,6 +46,8 @@ def scatter_seeds(building: Building, count: int, origin: np.ndarray, falloff: f
         distance = np.linalg.norm(candidates - origin, axis=1)
         weight = (1.0 - falloff) + falloff * np.exp(-distance / scale)
         keep = rng.random(len(candidates)) < weight
+        if outline is not None:
+            keep &= np.all(candidates @ outline.T <= 0.0, axis=1)
         seeds = np.concatenate([seeds, candidates[keep]])[:count]
     return seeds
 
@@ -87,13 +90,40 @@ def _hull_fragment(points: np.ndarray, front_z: float, tolerance: float) -> Frag
                     front=on_front, volume=float(hull.volume))
 
 
-def fracture(building: Building, count: int, origin: np.ndarray, falloff: float, seed: int) -> Fracture:
-    """Voronoi cells of ``count`` seeds in the slab (cells that fail to form are dropped
-    with their welds; with distinct random seeds that does not happen in practice)."""
+def _cut(points: np.ndarray, planes: np.ndarray) -> np.ndarray:
+    """The corners of the convex polytope spanned by ``points`` cut by the planes through
+    the origin (``n · p <= 0`` is kept): corners inside, and where edges cross a plane."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    for normal in planes:
+        side = points @ normal
+        if (side <= 1e-9).all():
+            continue
+        if (side > -1e-9).all() or len(points) < 4:
+            return np.zeros((0, 3))
+        try:
+            simplices = ConvexHull(points).simplices
+        except (QhullError, ValueError):
+            return np.zeros((0, 3))
+        edges = np.unique(np.sort(np.concatenate([simplices[:, [0, 1]], simplices[:, [1, 2]], simplices[:, [0, 2]]]),
+                                  axis=1), axis=0)
+        a, b = side[edges[:, 0]], side[edges[:, 1]]
+        crossing = (a > 0) != (b > 0)
+        t = (a[crossing] / (a[crossing] - b[crossing]))[:, None]
+        cut = points[edges[crossing, 0]] + t * (points[edges[crossing, 1]] - points[edges[crossing, 0]])
+        points = np.concatenate([points[side <= 0], cut])
+    return points
+
+
+def fracture(building: Building, count: int, origin: np.ndarray, falloff: float, seed: int,
+             outline: np.ndarray | None = None) -> Fracture:
+    """Voronoi cells of ``count`` seeds in the slab, cut by the planes of ``outline``
+    (:func:`.geometry.outline_planes`) when given, so that no piece reaches past the
+    building's silhouette (cells that fail to form are dropped with their welds)."""
     from scipy.spatial import Voronoi
 
     rng = np.random.default_rng([int(seed), 0xC011A95E])
-    seeds = scatter_seeds(building, count, origin, falloff, rng)
+    seeds = scatter_seeds(building, count, origin, falloff, rng, outline)
     diagram = Voronoi(_mirrored(seeds, building.low, building.high))
     tolerance = 1e-6 * float(np.linalg.norm(building.size))
     fragments, index_of = [], {}
@@ -102,6 +132,10 @@ def fracture(building: Building, count: int, origin: np.ndarray, falloff: float,
         if not region or -1 in region:
             continue
         points = np.clip(diagram.vertices[region], building.low, building.high)
+        if outline is not None:
+            points = _cut(points, outline)
+            if len(points) < 4:
+                continue
         fragment = _hull_fragment(points, building.front, tolerance * 100)
         if fragment is not None:
             index_of[i] = len(fragments)

@@ -115,3 +115,24 @@ def lift_building(mask: np.ndarray, camera: Camera, height_m: float = 0.0) -> Bu
     high = np.array([corner_high[0], corner_high[1], -distance])
     return Building(low=low, high=high, distance=float(distance), ground=float(corner_low[1]),
                     box_pixels=(left, top, right, bottom), warnings=tuple(warnings))
+
+
+def outline_planes(mask: np.ndarray, camera: Camera) -> np.ndarray:
+    """The mask's outline (its convex hull) as planes through the camera: K×3 normals
+    ``n`` with ``n · p <= 0`` for every camera-space point ``p`` that projects inside the
+    outline, whatever its depth. Cutting the fragments with them keeps every piece of
+    the building inside the building's silhouette."""
+    import cv2
+
+    solid = (mask > 0.5).astype(np.uint8)
+    contours, _ = cv2.findContours(solid, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    points = np.concatenate([c.reshape(-1, 2) for c in contours]).astype(np.float64)
+    # pixel corners, so the hull holds whole pixels
+    corners = np.concatenate([points + offset for offset in ((0, 0), (1, 0), (0, 1), (1, 1))])
+    hull = cv2.convexHull(corners.astype(np.float32)).reshape(-1, 2).astype(np.float64)
+    rays = camera.unproject(hull[:, 0], hull[:, 1], np.ones(len(hull)))
+    normals = np.cross(rays, np.roll(rays, -1, axis=0))
+    inside = camera.unproject(*hull.mean(axis=0), 1.0)
+    normals *= np.where(normals @ inside > 0, -1.0, 1.0)[:, None]
+    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    return normals[np.linalg.norm(np.roll(hull, -1, axis=0) - hull, axis=1) > 1e-9]

@@ -4,7 +4,11 @@ Every fragment is a free body with a convex mesh geom (concrete, 2400 kg/m³), s
 shrunk about its centroid so that welded neighbours do not touch at rest. Neighbours are
 held by weld equality constraints, and fragments on the ground by welds to the world;
 each weld breaks (``eq_active`` off) when the failure front, spreading from the origin
-at ``speed`` metres per second (faster along the direction bias), reaches it. Gravity is
+at ``speed`` metres per second (faster along the direction bias), reaches it. The
+storeys at the origin turn to dust first, so the block above drops near free-fall;
+where it strikes the ground or the pile fast, most fragments shatter (secondary
+fracture: they vanish into the debris and dust they shed) and the rest pile up, so the
+building comes down storey by storey instead of landing as a stack. Gravity is
 -Y (camera space: the camera is level). The simulation is deterministic: the same
 fracture and options give the same transforms, bit for bit, on one machine.
 """
@@ -25,6 +29,9 @@ IMPACT_SPEED = 1.5         # m/s: contacts of bodies faster than this throw up d
 PULVERISE = 0.12           # of the building's height: half the storey band at the origin that turns to dust
 FADE_TIME = 0.3            # seconds a pulverised fragment takes to vanish into its dust
 SPIN = 0.8                 # rad/s: random spin a fragment takes when it comes loose
+CRUSH = 0.7                # the share of fragments that shatter when they strike the ground or the pile fast
+CRUSH_SPEED = 4.0          # m/s (× √(height / 30 m)): a strike at least this fast can shatter a fragment
+CRUSH_FADE = 0.12          # seconds a shattered fragment takes to vanish into its debris and dust
 
 
 @dataclass
@@ -36,8 +43,11 @@ class Simulation:
     rotations: np.ndarray                # F×N×3×3 body rotations
     energy: np.ndarray                   # F (kinetic + potential, J)
     opacity: np.ndarray                  # F×N: 1, falling to 0 as a pulverised fragment turns to dust
+    velocities: np.ndarray | None = None  # F×N×3 body origin velocities (m/s)
     breaks: list[tuple[int, np.ndarray]] = field(default_factory=list)          # (frame, point)
     pulverised: list[tuple[int, np.ndarray, float]] = field(default_factory=list)  # (frame, centre, volume)
+    shattered: list[tuple[int, int, np.ndarray, np.ndarray]] = field(default_factory=list)
+    # (frame, fragment, centre, velocity): every fragment turning to dust and debris (pulverised or struck)
     impacts: list[tuple[int, np.ndarray, float]] = field(default_factory=list)  # (frame, point, speed)
 
     def index(self, frame: int) -> int:
@@ -103,7 +113,10 @@ def simulate(fracture: Fracture, ground: float, origin: np.ndarray, bias: np.nda
     ground) lose their collisions and fade into dust as the front reaches them: the
     failing storeys, which let the rest come down instead of standing as a wall of
     stacked blocks. Every other fragment takes a small random spin when its first weld
-    breaks."""
+    breaks, and a share :data:`CRUSH` of them shatter when they strike something faster
+    than :data:`CRUSH_SPEED` (scaled with the building): they stop, lose their collisions
+    and fade out in :data:`CRUSH_FADE`, recorded in :attr:`Simulation.shattered` for the
+    debris and (with the pulverised) in :attr:`Simulation.pulverised` for the dust."""
     import mujoco
 
     count = len(fracture.fragments)
@@ -129,6 +142,10 @@ def simulate(fracture: Fracture, ground: float, origin: np.ndarray, bias: np.nda
     in_band = np.abs(centroids[:, 1] - band_centre) < band
     pulverise_time = np.where(in_band, failure_distance(centroids, origin, bias) / max(speed, 1e-6), np.inf)
     loose = np.zeros(count, bool)
+    fade = np.full(count, FADE_TIME)
+    frozen_from = np.full(count, np.inf)          # shattered fragments stay where they struck
+    crushable = np.random.default_rng([int(seed), 0xC2054]).random(count) < CRUSH
+    crush_speed = CRUSH_SPEED * np.sqrt(tall / 30.0)
     held: dict[int, np.ndarray] = {}
     geoms = [np.nonzero(model.geom_bodyid == i + 1)[0] for i in range(count)]
 
@@ -137,14 +154,17 @@ def simulate(fracture: Fracture, ground: float, origin: np.ndarray, bias: np.nda
     rotations = np.empty((len(frames), count, 3, 3))
     energy = np.empty(len(frames))
     opacity = np.ones((len(frames), count))
-    simulation = Simulation(frames, positions, rotations, energy, opacity)
+    velocities = np.zeros((len(frames), count, 3))
+    simulation = Simulation(frames, positions, rotations, energy, opacity, velocities)
     body = slice(1, count + 1)
+    linear = model.body_dofadr[1:count + 1][:, None] + np.arange(3)
 
     def record(i: int) -> None:
         positions[i] = data.xpos[body]
         rotations[i] = data.xmat[body].reshape(count, 3, 3)
         energy[i] = data.energy.sum()
-        opacity[i] = np.clip(1.0 - (data.time - pulverise_time) / FADE_TIME, 0.0, 1.0)
+        opacity[i] = np.clip(1.0 - (data.time - pulverise_time) / fade, 0.0, 1.0)
+        velocities[i] = data.qvel[linear]
 
     def come_loose(fragment: int) -> None:
         if loose[fragment]:
@@ -173,8 +193,10 @@ def simulate(fracture: Fracture, ground: float, origin: np.ndarray, bias: np.nda
                 model.geom_conaffinity[geoms[fragment]] = 0
                 data.eq_active[[w for w, pair in enumerate(weld_fragments) if fragment in pair]] = 0
                 simulation.pulverised.append((frame, data.xpos[fragment + 1].copy(), fracture.fragments[fragment].volume))
+                simulation.shattered.append((frame, int(fragment), data.xpos[fragment + 1].copy(),
+                                             data.qvel[linear[fragment]].copy()))
             mujoco.mj_step(model, data)
-            for fragment in np.nonzero(pulverise_time + FADE_TIME <= data.time)[0]:
+            for fragment in np.nonzero((pulverise_time + fade <= data.time) | (frozen_from <= data.time))[0]:
                 _hold(model, data, fragment, held)        # gone: it stays where it vanished
         record(i)
         speeds = np.linalg.norm(positions[i] - positions[i - 1], axis=1) * fps
@@ -183,6 +205,14 @@ def simulate(fracture: Fracture, ground: float, origin: np.ndarray, bias: np.nda
             fast = max(speeds[b] for b in bodies if b >= 0)
             if fast > IMPACT_SPEED:
                 simulation.impacts.append((frame, contact.pos.copy(), float(fast)))
+            # secondary fracture: a fragment striking the ground or the pile fast shatters (how fast they
+            # came together, so that neighbours falling side by side do not)
+            came_in = [velocities[i - 1, b] if b >= 0 else np.zeros(3) for b in bodies]
+            closing = float(np.linalg.norm(came_in[0] - came_in[1]))
+            for b in bodies:
+                if b >= 0 and crushable[b] and not np.isfinite(pulverise_time[b]) and closing > crush_speed:
+                    pulverise_time[b] = frozen_from[b] = data.time
+                    fade[b] = CRUSH_FADE
         if on_frame is not None:
             on_frame(i, len(frames))
     return simulation

@@ -103,6 +103,52 @@ def _kernel():
     return wp, trace
 
 
+@lru_cache(maxsize=1)
+def _shadow_kernel():
+    wp, _ = _kernel()
+
+    @wp.kernel
+    def occlude(mesh: wp.uint64, face_fragment: wp.array(dtype=wp.int32), fade: wp.array(dtype=wp.float32),
+                points: wp.array(dtype=wp.vec3), own: wp.array(dtype=wp.int32), light: wp.vec3,
+                reach: float, out: wp.array(dtype=wp.float32)):
+        i = wp.tid()
+        origin = points[i]
+        shade = float(0.0)
+        for hop in range(4):
+            if shade == 0.0:
+                query = wp.mesh_query_ray(mesh, origin, light, reach)
+                if query.result:
+                    fragment = face_fragment[query.face]
+                    if fragment != own[i] and fade[fragment] >= 0.5:
+                        shade = 1.0
+                    origin = origin + light * (query.t + 1.0e-3 * reach)
+        out[i] = shade
+
+    return wp, occlude
+
+
+def shadowed(scene: Scene, positions: np.ndarray, rotations: np.ndarray, opacity: np.ndarray, points: np.ndarray,
+             own: np.ndarray, reach: float, device: str = "cpu") -> np.ndarray:
+    """1 where a ray from each of ``points`` (N×3) toward the scene's light meets a
+    fragment (other than the point's ``own`` fragment index, -1 for none, and not one
+    mostly faded) within ``reach`` metres, else 0."""
+    wp, occlude = _shadow_kernel()
+    if len(points) == 0:
+        return np.zeros(0, np.float32)
+    world = np.einsum("vij,vj->vi", rotations[scene.vertex_fragment], scene.vertices) + positions[scene.vertex_fragment]
+    light = scene.light / np.linalg.norm(scene.light)
+    with wp.ScopedDevice(device):
+        mesh = wp.Mesh(points=wp.array(world.astype(np.float32), dtype=wp.vec3),
+                       indices=wp.array(scene.triangles.ravel(), dtype=wp.int32))
+        out = wp.zeros(len(points), dtype=wp.float32)
+        start = points + light * (1.0e-4 * reach)
+        wp.launch(occlude, dim=len(points), inputs=[
+            mesh.id, wp.array(scene.face_fragment, dtype=wp.int32), wp.array(opacity.astype(np.float32), dtype=wp.float32),
+            wp.array(start.astype(np.float32), dtype=wp.vec3), wp.array(own.astype(np.int32), dtype=wp.int32),
+            wp.vec3(*light.tolist()), float(reach)], outputs=[out])
+        return out.numpy()
+
+
 @dataclass
 class Scene:
     """What stays the same over a shot: the fragments' meshes and the plate they carry."""

@@ -2,9 +2,10 @@
 frame's passes rendered from the simulation.
 
 :meth:`CollapseShot.prepare` does the work shared by every frame (geometry, fracture,
-MuJoCo, dust); :meth:`CollapseShot.frame_passes` renders one frame. Frames before the
-start frame are the plate; from the start frame on, the fragments carry the start
-frame's plate and are laid over the clean plate, with the dust over both.
+MuJoCo, debris, dust); :meth:`CollapseShot.frame_passes` renders one frame. Frames
+before the start frame are the plate; from the start frame on, the fragments carry the
+start frame's plate and, with the debris drawn into the Fragments pass, are laid over
+the clean plate, shaded where the dust above them takes the light, with the dust over all.
 """
 
 from __future__ import annotations
@@ -13,18 +14,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dust import DustFrames, render_dust, simulate_dust
+from .debris import DebrisFrames, render_debris, simulate_debris
+from .dust import DustGrid, render_dust, simulate_dust
 from .fracture import Fracture, fracture
-from .geometry import Building, Camera, lift_building
+from .geometry import Building, Camera, lift_building, outline_planes
 from .options import CollapseOptions
 from .physics import Simulation, simulate
-from .render import NO_DEPTH, Scene, build_scene, motion_vectors, render_fragments
+from .render import Scene, build_scene, motion_vectors, render_fragments, shadowed
 
 LIGHT = np.array([-0.45, 0.8, 0.4]) / np.linalg.norm([-0.45, 0.8, 0.4])   # toward the light, camera space
 AMBIENT = 0.35
 FAILURE_TIME = 0.8      # seconds for the failure to run the building's height when no speed is given
 REVEAL_GROW = 0.012     # of the frame's diagonal: the clean plate covers the mask grown by this (edge halo)
 RING_FRAMES = 4         # frames over which the grown ring turns from plate to clean plate
+SHADOW_STEP = 2         # shadows are traced at every SHADOW_STEP-th pixel and row
+SHADOW_FLOOR = 1e-3     # shadows fainter than this are none (they would touch the whole frame)
+SHADE = 0.55            # the share of a surface's light that a fragment between it and the light takes away
 
 
 def reveal_mask(mask: np.ndarray) -> np.ndarray:
@@ -56,6 +61,18 @@ def plate_materials(plate: np.ndarray, mask: np.ndarray, count: int, seed: int) 
     return inner, tint
 
 
+def debris_colours(fragments, plate: np.ndarray, mask: np.ndarray, camera: Camera, inner: np.ndarray) -> np.ndarray:
+    """Each fragment's pieces' colours (N×2×3): the facade where its front face lies
+    (the plate at its centre, or its inner colour where that is off the building),
+    and its inner material."""
+    centres = np.array([f.centroid for f in fragments])
+    xy, _ = camera.project(centres)
+    column = np.clip(xy[:, 0].astype(int), 0, camera.width - 1)
+    row = np.clip(xy[:, 1].astype(int), 0, camera.height - 1)
+    facade = np.where((mask[row, column] > 0.5)[:, None], plate[row, column, :3], inner)
+    return np.stack([facade, inner], axis=1)
+
+
 @dataclass
 class CollapseShot:
     options: CollapseOptions
@@ -63,7 +80,8 @@ class CollapseShot:
     building: Building
     fracture: Fracture
     simulation: Simulation
-    dust: DustFrames
+    dust: DustGrid
+    debris: DebrisFrames
     scene: Scene
     dust_tint: np.ndarray
     mask: np.ndarray
@@ -71,6 +89,7 @@ class CollapseShot:
     supersample: int
     device: str
     warnings: list[str]
+    _rest_ground: np.ndarray | None = None     # where the building at rest shades the ground (the plate has it)
 
     @classmethod
     def prepare(cls, plate: np.ndarray, mask: np.ndarray, options: CollapseOptions, last_frame: int,
@@ -84,7 +103,8 @@ class CollapseShot:
         bias = np.array([*options.direction_bias, 0.0])
         if np.linalg.norm(bias) > 1:
             bias /= np.linalg.norm(bias)
-        pieces = fracture(building, options.fragments, origin, options.size_falloff, options.seed)
+        pieces = fracture(building, options.fragments, origin, options.size_falloff, options.seed,
+                          outline_planes(mask, camera))
         tall = float(building.size[1])
         speed = options.speed if options.speed > 0 else tall / FAILURE_TIME
         if on_step:
@@ -93,11 +113,15 @@ class CollapseShot:
                               options.start, max(last_frame, options.start), options.seed,
                               on_frame=(lambda i, n: on_step("simulating", i, n)) if on_step else None)
         dust = simulate_dust(simulation.breaks, simulation.impacts, simulation.pulverised, simulation.frames, options.fps,
-                             building.ground, tall, options.dust, options.seed)
+                             building, options.dust, options.seed)
         inner, tint = plate_materials(plate, mask, len(pieces.fragments), options.seed)
+        debris = simulate_debris(simulation.shattered, np.array([f.volume for f in pieces.fragments]),
+                                 debris_colours(pieces.fragments, plate, mask, camera, inner), simulation.frames,
+                                 options.fps, building.ground, tall, options.gravity_scale, 1.0,
+                                 options.seed)
         rest_positions, _ = simulation.pose(options.start)
         scene = build_scene(pieces.fragments, plate, mask, rest_positions, inner, LIGHT, AMBIENT)
-        return cls(options, camera, building, pieces, simulation, dust, scene, tint, mask, reveal_mask(mask),
+        return cls(options, camera, building, pieces, simulation, dust, debris, scene, tint, mask, reveal_mask(mask),
                    supersample, device, warnings)
 
     def clean_plate(self, plate: np.ndarray, fill: np.ndarray) -> np.ndarray:
@@ -120,6 +144,60 @@ class CollapseShot:
         kept = (1.0 - passes["Fragments"][..., 3]) * (1.0 - passes["Dust"][..., 3]) * (1.0 - self.revealed(frame))
         return float(1.0 - np.clip(kept, 0.0, 1.0).mean())
 
+    def standing(self, frame: int, tolerance: float = 0.05) -> np.ndarray:
+        """Per pixel (H×W), the share of its ray-cast samples that still show the standing
+        building: a fragment whose surface there, carried back to its rest pose, lies
+        within ``tolerance`` × the building's height in pixels (at least 1) of where
+        the sample looks. How much of the building is down is 1 - this over the mask."""
+        pose_frame = max(frame, self.options.start)
+        render = render_fragments(self.scene, self.camera, *self.simulation.pose(pose_frame),
+                                  self.simulation.fragment_opacity(pose_frame), self.supersample, self.device)
+        s, ids = self.supersample, render.sample_ids
+        rows, columns = np.indices(ids.shape)
+        xy, _ = self.camera.project(render.rest_points.astype(np.float64))
+        _, top, _, bottom = self.building.box_pixels
+        near = np.hypot(xy[..., 0] - (columns + 0.5) / s, xy[..., 1] - (rows + 0.5) / s) \
+            < max(1.0, tolerance * (bottom - top))
+        kept = ((ids > 0) & near).astype(np.float32)
+        return kept.reshape(ids.shape[0] // s, s, ids.shape[1] // s, s).mean(axis=(1, 3))
+
+    def shadows(self, frame: int, render) -> tuple[np.ndarray, np.ndarray]:
+        """The shadows the fragments cast at ``frame`` (1 = shadowed), H×W each: on the
+        fragments themselves (from the others), and on the ground where the building
+        did not already cast its shadow in the plate (anywhere in the revealed region,
+        whose clean plate has none). Traced at every other pixel and row (soft
+        shadows of metres-big fragments need no more)."""
+        height, width = self.mask.shape
+        step = SHADOW_STEP
+        rows, columns = np.mgrid[0:height:step, 0:width:step]
+        x, y = columns + 0.5 * step, rows + 0.5 * step
+        ids = render.fragment_id[rows, columns]
+        on_fragment = ids > 0
+        ray_y = -(y - self.camera.centre[1]) / self.camera.focal
+        on_ground = ~on_fragment & (ray_y < -1e-4)
+        depth = np.where(on_fragment, render.depth[rows, columns], self.building.ground / np.minimum(ray_y, -1e-4))
+        points = self.camera.unproject(x, y, depth)
+        reach = 4.0 * float(np.linalg.norm(self.building.size))
+        own = ids.astype(np.int32) - 1
+        chosen = on_fragment | on_ground
+        pose_frame = max(frame, self.options.start)
+        hit = np.zeros(rows.shape, np.float32)
+        hit[chosen] = shadowed(self.scene, *self.simulation.pose(pose_frame), self.simulation.fragment_opacity(pose_frame),
+                               points[chosen], own[chosen], reach, self.device)
+        if self._rest_ground is None:
+            rest = np.zeros(rows.shape, np.float32)
+            rest[on_ground] = shadowed(self.scene, *self.simulation.pose(self.options.start),
+                                       np.ones(len(self.fracture.fragments)), points[on_ground], own[on_ground], reach,
+                                       self.device)
+            self._rest_ground = rest * (1.0 - self.reveal[rows, columns])
+        ground = np.where(on_ground, np.clip(hit - self._rest_ground, 0.0, 1.0), 0.0)
+        fragments = np.where(on_fragment, hit, 0.0)
+
+        def full(values):
+            return np.repeat(np.repeat(values, step, axis=0), step, axis=1)[:height, :width].astype(np.float32)
+
+        return full(fragments) * (render.fragment_id > 0), full(ground)
+
     def frame_passes(self, frame: int, plate: np.ndarray, fill: np.ndarray) -> dict[str, np.ndarray]:
         """The Collapse layer's passes of ``frame`` over that frame's ``plate`` (H×W×4,
         linear, premultiplied), with ``fill`` the start frame's plate filled over
@@ -139,11 +217,24 @@ class CollapseShot:
             vectors = motion_vectors(render, self.camera, self.scene.rest_positions,
                                      self.simulation.pose(pose_frame - 1), current,
                                      self.simulation.pose(pose_frame + 1), self.supersample)
-        dust = render_dust(self.dust, pose_frame, self.camera, self.dust_tint, light=0.75, ambient=0.45,
-                           fragment_depth=render.depth)
-        if frame < start:
-            dust = np.zeros_like(dust)
-        fragments = render.colour
+        pieces, piece_depth = render_debris(self.debris, pose_frame, self.camera, LIGHT, AMBIENT, render.depth)
+        depth = np.where(pieces[..., 3] > 0.5, np.minimum(piece_depth, render.depth), render.depth).astype(np.float32)
+        dust, dust_shade = render_dust(self.dust, pose_frame, self.camera, self.dust_tint, LIGHT, depth,
+                                       self.building.ground)
+        on_fragments, on_ground = self.shadows(frame, render) if frame > start else (0.0, 0.0)
+        if frame <= start:
+            dust, dust_shade = np.zeros_like(dust), np.ones_like(dust_shade)
+        # the fragments, shaded by the others and by the dust toward the light, and the pieces over them
+        lit = render.colour.copy()
+        lit[..., :3] *= (dust_shade * (1.0 - SHADE * on_fragments))[..., None]
+        solid = pieces + (1.0 - pieces[..., 3:4]) * lit
+        # the shadows on what lies behind, as a shadow catcher does it: black with the shadow's strength as
+        # alpha, under the fragments in their pass (so that the node group's Fragments over Base keeps them)
+        cast = 1.0 - dust_shade * (1.0 - SHADE * on_ground)
+        cast = np.where(cast < SHADOW_FLOOR, 0.0, cast)
+        fragments = solid.copy()
+        fragments[..., 3] = solid[..., 3] + (1.0 - solid[..., 3]) * cast
+        fragments = fragments.astype(np.float32)
         over_clean = fragments + (1.0 - fragments[..., 3:4]) * background
         combined = dust + (1.0 - dust[..., 3:4]) * over_clean
         if frame < start:
@@ -153,7 +244,7 @@ class CollapseShot:
             "Fragments": fragments,
             "Dust": dust,
             "CleanPlate": clean.astype(np.float32),
-            "Depth": render.depth,
+            "Depth": depth,
             "Vector": vectors,
             "Normal": render.normal,
             "FragmentID": render.fragment_id,
