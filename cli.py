@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .backend.provenance.energy import DEFAULT_GRID_INTENSITY
 from .errors import GenVFXError
-from .farm import DEFAULT_CHUNK
+from .backend.farm import DEFAULT_CHUNK
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:

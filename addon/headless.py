@@ -86,7 +86,7 @@ def nodes_for(scene, name: str = "") -> list:
 
 
 def describe_blend(blend_path: str, frames: list[int] | None = None) -> dict:
-    """What a farm needs to plan ``blend_path`` (plain data, see :mod:`genvfx.farm.plan`):
+    """What a farm needs to plan ``blend_path`` (plain data, see :mod:`genvfx.backend.farm.plan`):
     its frames (``frames`` or the scene's) and its genvfx nodes, upstream first, each with
     its generator, parameters and the genvfx nodes whose result it reads."""
     scene = open_blend(blend_path)

@@ -1,11 +1,11 @@
 """``genvfx farm``: a sequence of shots on many machines.
 
 * ``genvfx farm run SHOT.blend … (--local N | --address ray://HOST:PORT)`` plans the
-  sequence (:mod:`genvfx.farm.plan`), runs the tasks on Ray with models kept warm in
-  each worker (:mod:`genvfx.farm.ray_run`; the Blender side of a task is
+  sequence (:mod:`genvfx.backend.farm.plan`), runs the tasks on Ray with models kept warm in
+  each worker (:mod:`genvfx.backend.farm.ray_run`; the Blender side of a task is
   :class:`BlendTasks`), then has each shot's composites rendered.
 * ``genvfx farm openjd SHOT.blend … --out BUNDLE`` writes the same plan as an Open Job
-  Description job bundle (:mod:`genvfx.farm.openjd`) whose steps run ``genvfx generate``
+  Description job bundle (:mod:`genvfx.backend.farm.openjd`) whose steps run ``genvfx generate``
   and ``genvfx render``.
 
 Either way a frame is made with the job and the cache key ``genvfx render`` would give
@@ -23,7 +23,7 @@ from pathlib import Path
 from ..backend.files import sequences
 from ..backend.run.loaded_models import LoadedModels
 from ..errors import BadInput
-from ..farm import openjd, plan, ray_run
+from ..backend.farm import openjd, plan, ray_run
 from . import blender
 from .generate import generate, in_process
 

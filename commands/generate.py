@@ -19,7 +19,7 @@ from pathlib import Path
 from ..backend.files import sequences
 from ..backend.run.loaded_models import LoadedModels
 from ..errors import BadInput
-from ..farm.plan import frames_text
+from ..backend.farm.plan import frames_text
 from ..backend.run.executor import run_job
 from . import blender
 

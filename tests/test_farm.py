@@ -31,8 +31,8 @@ from genvfx.backend.files import layers, sequences
 from genvfx.backend.run.executor import run_job
 from genvfx.backend.run.jobs import Job, check_field_types
 from genvfx.errors import BadInput, GenVFXError
-from genvfx.farm import openjd, plan, ray_run
-from genvfx.farm.plan import NodeInfo, ShotInfo, Task, frames_text, node_chunks
+from genvfx.backend.farm import openjd, plan, ray_run
+from genvfx.backend.farm.plan import NodeInfo, ShotInfo, Task, frames_text, node_chunks
 
 HAS_BPY = importlib.util.find_spec("bpy") is not None
 HAS_RAY = importlib.util.find_spec("ray") is not None

@@ -1,7 +1,6 @@
 """The import graph keeps the layout of DESIGN.md's "Layout": imports go one way
 (ui, operators, commands -> addon -> backend -> models -> errors), review/ sits above
-backend/, farm/ (planning and running a sequence, no bpy) sits beside the Blender side
-under the commands and uses only backend/ and models/, a generator module uses only its
+backend/, a generator module uses only its
 model and the shared frame helpers, and no module borrows another module's private names.
 
 Every ``.py`` of the package is read with :mod:`ast` (nothing is imported), so these
@@ -25,7 +24,7 @@ NOT_PACKAGE = {".venv", "tests", "benchmarks", "scripts", "docs", "assets", "bui
 BLENDER_MODULES = {"bpy", "bmesh", "mathutils", "gpu", "gpu_extras", "blf", "bpy_extras",
                    "bl_math", "bl_ui", "bl_operators", "idprop", "aud", "imbuf"}
 BLENDER_SIDE = ("genvfx.addon", "genvfx.operators", "genvfx.ui", "genvfx.registration")
-ABOVE_BACKEND = ("genvfx.review", "genvfx.farm", *BLENDER_SIDE, "genvfx.commands", "genvfx.cli")
+ABOVE_BACKEND = ("genvfx.review", *BLENDER_SIDE, "genvfx.commands", "genvfx.cli")
 GENERATORS = ("fill", "relight", "collapse")
 
 
@@ -195,16 +194,16 @@ def lower_floors_reaching_up(package: Package) -> list[str]:
     """Imports go one way: ui, operators, commands -> addon -> backend; review/ and the
     Blender side never import the composition root (registration) or the commands."""
     above = {"genvfx.addon": ("genvfx.operators", "genvfx.ui", "genvfx.registration", "genvfx.commands",
-                              "genvfx.cli", "genvfx.review", "genvfx.farm"),
+                              "genvfx.cli", "genvfx.review"),
              "genvfx.operators": ("genvfx.registration", "genvfx.commands", "genvfx.cli"),
              "genvfx.ui": ("genvfx.registration", "genvfx.commands", "genvfx.cli"),
-             "genvfx.review": (*BLENDER_SIDE, "genvfx.commands", "genvfx.cli", "genvfx.farm")}
+             "genvfx.review": (*BLENDER_SIDE, "genvfx.commands", "genvfx.cli")}
     return [str(i) for floor, ceiling in above.items() for i in package.all_imports(floor)
             if in_package(i.target, ceiling)]
 
 
 def bpy_below_the_blender_side(package: Package) -> list[str]:
-    floors = ("genvfx.backend", "genvfx.models", "genvfx.review", "genvfx.farm", "genvfx.errors", "genvfx.version")
+    floors = ("genvfx.backend", "genvfx.models", "genvfx.review", "genvfx.errors", "genvfx.version")
     return [str(i) for i in package.all_imports(floors) if i.target.split(".")[0] in BLENDER_MODULES]
 
 
@@ -212,13 +211,6 @@ def generator_reaching_out(package: Package, name: str) -> list[str]:
     allowed = (f"genvfx.models.{name}", "genvfx.backend.generators.frames",
                "genvfx.backend.generators.spec", "genvfx.errors")
     return package.outside(f"genvfx.backend.generators.{name}", allowed)
-
-
-def farm_reaching_out(package: Package) -> list[str]:
-    """farm/ plans and runs with backend/ and models/ only: what a task does with a .blend
-    (bpy, the add-on) is handed to it by the commands."""
-    return package.outside("genvfx.farm", ("genvfx.farm", "genvfx.backend", "genvfx.models", "genvfx.errors",
-                                           "genvfx.version"))
 
 
 def models_reaching_up(package: Package) -> list[str]:
@@ -233,7 +225,7 @@ def package_imports_in_functions(package: Package) -> list[str]:
     """Imports of the package's own modules made inside functions, below the Blender side
     (which may load ``addon`` modules late: they import bpy, and ``import genvfx`` and the
     CLI work without it). Heavy third-party libraries may wait; package modules may not."""
-    floors = ("genvfx.cli", "genvfx.commands", "genvfx.review", "genvfx.farm", "genvfx.backend", "genvfx.models",
+    floors = ("genvfx.cli", "genvfx.commands", "genvfx.review", "genvfx.backend", "genvfx.models",
               "genvfx.errors", "genvfx.version")
     return [str(i) for i in package.all_imports(floors) if i.in_function
             and in_package(i.target, PACKAGE) and not in_package(i.target, BLENDER_SIDE)]
@@ -288,8 +280,6 @@ RULES = {
         lower_floors_reaching_up, "a lower floor imports a higher one"),
     "no bpy below the Blender side": (
         bpy_below_the_blender_side, "backend/, models/, review/ or the ground floor import Blender's modules"),
-    "farm imports only backend, models and the ground floor": (
-        farm_reaching_out, "farm/ imports the Blender side, the commands or review/"),
     "models import only models and the ground floor": (
         models_reaching_up, "models/ imports backend/, review/ or the Blender side"),
     "the ground floor imports nothing of the package": (
@@ -348,8 +338,6 @@ PLANTED = {
     "addon/node.py": "from ..ui import drawing\n",
     "ui/__init__.py": "",
     "ui/drawing.py": "",
-    "farm/__init__.py": "",
-    "farm/plan.py": "from ..addon import node\nfrom ..backend import store\n",
     "models/fill/__init__.py": """
         from ...backend import store
         x = store._hidden
@@ -371,7 +359,6 @@ def test_each_rule_fails_on_a_package_that_breaks_it(tmp_path):
         "genvfx.backend.generators.fill:3 imports genvfx.models.relight",
         "genvfx.backend.generators.fill:5 imports genvfx.backend.store (_hidden)"]
     assert models_reaching_up(planted) == ["genvfx.models.fill:2 imports genvfx.backend.store"]
-    assert farm_reaching_out(planted) == ["genvfx.farm.plan:1 imports genvfx.addon.node"]
     assert ground_floor_reaching_up(planted) == ["genvfx.errors:1 imports genvfx.version"]
     assert package_imports_in_functions(planted) == [
         "genvfx.backend.store:9 imports genvfx.review.report"]

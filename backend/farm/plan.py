@@ -25,9 +25,9 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 
-from ..backend.generators import generator_spec
-from ..errors import BadInput
-from ..models.fill.temporal import TemporalOptions, windows
+from ..generators import generator_spec
+from ...errors import BadInput
+from ...models.fill.temporal import TemporalOptions, windows
 from . import DEFAULT_CHUNK
 
 GENERATE, RENDER = "generate", "render"

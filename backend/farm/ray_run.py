@@ -24,8 +24,8 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-from ..errors import GenVFXError
-from ..models.runtime import cpu_threads
+from ...errors import GenVFXError
+from ...models.runtime import cpu_threads
 from .plan import GENERATE, Task
 
 #: Kinds of error that running the task again cannot mend.

@@ -19,7 +19,7 @@ import json
 import re
 from pathlib import Path
 
-from ..errors import BadInput
+from ...errors import BadInput
 from .plan import GENERATE, Task, frames_text
 
 SPECIFICATION = "jobtemplate-2023-09"
