@@ -94,11 +94,38 @@ class MeshBuilder:
         bmesh.ops.transform(self.bm, matrix=matrix, verts=verts)
         return self._finish_piece(verts, material)
 
-    def build(self, collection, pass_index=0, smooth=False):
+    def sphere(self, center, radius, material, segments=24):
+        import bmesh
+        from mathutils import Matrix
+
+        verts = bmesh.ops.create_uvsphere(self.bm, u_segments=segments, v_segments=max(6, segments // 2),
+                                          radius=radius, matrix=Matrix.Translation(center))["verts"]
+        return self._finish_piece(verts, material)
+
+    def heightfield(self, center, size, segments, height, material):
+        """A square grid of ``size`` metres, each vertex raised by ``height(x, y)``."""
+        import bmesh
+        from mathutils import Matrix
+
+        verts = bmesh.ops.create_grid(self.bm, x_segments=segments, y_segments=segments, size=size / 2,
+                                      matrix=Matrix.Translation(center))["verts"]
+        for v in verts:
+            v.co.z += height(v.co.x, v.co.y)
+        return self._finish_piece(verts, material)
+
+    def build(self, collection, pass_index=0, smooth=False, smooth_angle=None):
+        """The mesh as one object. ``smooth_angle`` (degrees): shade smooth, with edges
+        sharper than that kept sharp (round things round, boxes flat)."""
         import bpy
 
         bm = self.bm
         bm.normal_update()
+        if smooth_angle is not None:
+            smooth = True
+            limit = math.radians(smooth_angle)
+            for edge in bm.edges:
+                faces = edge.link_faces
+                edge.smooth = len(faces) == 2 and faces[0].normal.angle(faces[1].normal, 0.0) < limit
         uv_layer = bm.loops.layers.uv.new("UVMap")
         for face in bm.faces:
             face.smooth = smooth

@@ -44,3 +44,27 @@ def relative_depth_error(predicted: np.ndarray, truth: np.ndarray) -> float:
         return float("nan")
     scale = np.median(truth[surface]) / max(float(np.median(predicted[surface])), 1e-12)
     return float(np.mean(np.abs(predicted[surface] * scale - truth[surface]) / truth[surface]))
+
+
+def display_encoded(rgb: np.ndarray, white: float) -> np.ndarray:
+    """Scene-linear RGB as a viewer shows it: scaled so ``white`` is 1, clipped, gamma 2.2."""
+    return np.clip(np.maximum(rgb[..., :3], 0.0) / white, 0.0, 1.0) ** (1.0 / 2.2)
+
+
+def relit_toward(image: np.ndarray, estimate, direction) -> np.ndarray:
+    """The plate relit as the node does it: the neutral light fitted to the plate, turned
+    toward ``direction`` (camera space), recombined with the plate's albedo and residual."""
+    from .intrinsic import relight, split
+    from .light import fit_light
+
+    neutral = fit_light(image, estimate.normal, estimate.confidence)
+    parts = split(image, estimate.normal, estimate.confidence, neutral, albedo=estimate.albedo)
+    return relight(parts, estimate.normal, neutral.with_(direction=tuple(float(v) for v in direction)))
+
+
+def relit_psnr(got: np.ndarray, truth: np.ndarray, surface: np.ndarray) -> float:
+    """PSNR (dB) over ``surface`` pixels of ``got`` against the true render ``truth``, both
+    display-encoded with the truth's white point (98th percentile of its luminance)."""
+    white = float(np.percentile(np.maximum(truth[..., :3], 0.0) @ np.array([0.2126, 0.7152, 0.0722]), 98)) or 1.0
+    error = np.mean((display_encoded(got, white)[surface] - display_encoded(truth, white)[surface]) ** 2)
+    return float(10.0 * np.log10(1.0 / max(float(error), 1e-12)))
