@@ -19,7 +19,7 @@ over surface pixels on display-encoded values (the truth's white point), minus t
 untouched plate's PSNR, averaged over views. Prints figures; asserts nothing.
 
     python benchmarks/eval_relight.py [--split DIR ...] [--model FOLDER ...] [--size N ...] [--limit N]
-        [--sheet docs/relight_truth.png]
+        [--sheet docs/relight_truth.jpg]
 
 ``--sheet`` writes a contact sheet of each split's first views: plate, true normals, the
 network's normals, and (for views rendered twice) the true second-sun render and the
@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     parser.add_argument("--size", action="append", type=int, default=[],
                         help="also run the embedded network at this working size (long side)")
     parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--sheet", default=None, help="write a contact sheet (PNG) of each split's first views")
+    parser.add_argument("--sheet", default=None, help="write a contact sheet (PNG or JPEG) of each split's first views")
     parser.add_argument("--sheet-views", type=int, default=3)
     args = parser.parse_args(argv)
     folders = [Path(f) for f in args.split] if args.split else [ROOT / "data" / "relight" / s for s in SPLITS]

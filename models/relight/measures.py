@@ -1,10 +1,14 @@
-"""How good a Normal pass is: angular error against ground truth, and the trivial
-guesses any network must beat. Used by the training script, the evaluation benchmark
-and the tests."""
+"""How good Relight is against rendered truth: the Normal pass's angular error, the
+trivial guesses any network must beat, and how close the plate relit toward another
+light comes to the true render under that light. Used by the training script, the
+evaluation benchmark and the tests."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from .intrinsic import relight, split
+from .light import fit_light
 
 
 def angular_errors(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -54,9 +58,6 @@ def display_encoded(rgb: np.ndarray, white: float) -> np.ndarray:
 def relit_toward(image: np.ndarray, estimate, direction) -> np.ndarray:
     """The plate relit as the node does it: the neutral light fitted to the plate, turned
     toward ``direction`` (camera space), recombined with the plate's albedo and residual."""
-    from .intrinsic import relight, split
-    from .light import fit_light
-
     neutral = fit_light(image, estimate.normal, estimate.confidence)
     parts = split(image, estimate.normal, estimate.confidence, neutral, albedo=estimate.albedo)
     return relight(parts, estimate.normal, neutral.with_(direction=tuple(float(v) for v in direction)))
