@@ -108,6 +108,15 @@ def _best_direction(n: np.ndarray, y: np.ndarray, candidates: np.ndarray, wrap: 
     return candidates[best], float(ym - slope * xm[best]), float(slope)
 
 
+def _directions_around(direction, offsets: np.ndarray) -> np.ndarray:
+    """Unit directions on a grid of azimuth and elevation ``offsets`` (degrees) round
+    ``direction``."""
+    azimuth = np.degrees(np.arctan2(direction[0], direction[2]))
+    elevation = np.degrees(np.arcsin(np.clip(direction[1], -1.0, 1.0)))
+    grid_a, grid_e = np.meshgrid(azimuth + offsets, np.clip(elevation + offsets, -90.0, 90.0))
+    return np.array([direction_from_angles(a, e) for a, e in zip(grid_a.ravel(), grid_e.ravel())])
+
+
 #: Pixel offsets whose pairs compare shading: near enough to share a material, far
 #: enough apart that their normals differ across an edge or a curved surface.
 PAIR_OFFSETS = ((0, 2), (2, 0), (0, 5), (5, 0), (3, 3), (3, -3))
@@ -214,11 +223,7 @@ def fit_light(image: np.ndarray, normal: np.ndarray, weight: np.ndarray, wrap: f
     costs = _pair_costs(first, second, difference, directions, RATIOS, wrap)
     costs += 1e-4 * (1.0 - directions @ DEFAULT_DIRECTION.astype(np.float32))[None]   # ties: the default
     k, j = np.unravel_index(int(np.argmin(costs)), costs.shape)
-    azimuth = np.degrees(np.arctan2(directions[j][0], directions[j][2]))
-    elevation = np.degrees(np.arcsin(np.clip(directions[j][1], -1.0, 1.0)))
-    offsets = np.arange(-6.0, 6.5, 1.5)
-    grid_a, grid_e = np.meshgrid(azimuth + offsets, np.clip(elevation + offsets, -90.0, 90.0))
-    local = np.array([direction_from_angles(a, e) for a, e in zip(grid_a.ravel(), grid_e.ravel())], np.float32)
+    local = _directions_around(directions[j], np.arange(-6.0, 6.5, 1.5)).astype(np.float32)
     ratios = RATIOS[k] * np.geomspace(0.7, 1.4, 7)
     costs = _pair_costs(first, second, difference, local, ratios, wrap)
     k, j = np.unravel_index(int(np.argmin(costs)), costs.shape)
@@ -245,11 +250,7 @@ def _fit_by_correlation(image: np.ndarray, normal: np.ndarray, weight: np.ndarra
         n, y = n[pick], y[pick]
     y = np.minimum(y, np.percentile(y, 99))    # windows, glints: heavy tails the fit should not chase
     direction, ambient, intensity = _best_direction(n, y, _sphere(2000), wrap)
-    azimuth = np.degrees(np.arctan2(direction[0], direction[2]))
-    elevation = np.degrees(np.arcsin(np.clip(direction[1], -1.0, 1.0)))
-    offsets = np.arange(-5.0, 5.25, 0.5)
-    grid_a, grid_e = np.meshgrid(azimuth + offsets, np.clip(elevation + offsets, -90.0, 90.0))
-    local = np.array([direction_from_angles(a, e) for a, e in zip(grid_a.ravel(), grid_e.ravel())])
+    local = _directions_around(direction, np.arange(-5.0, 5.25, 0.5))
     direction, ambient, intensity = _best_direction(n, y, np.vstack([direction[None], local]), wrap)
     if intensity <= 0:
         ambient, intensity = float(y.mean()), 0.0
