@@ -117,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     collapse.add_argument("--gravity-scale", type=float, default=1.0)
     collapse.add_argument("--dust", type=float, default=1.0, help="dust amount (0 = none, default 1)")
     collapse.add_argument("--fps", type=float, default=24.0, help="frame rate of the plate (default 24)")
+    collapse.add_argument("--quality", choices=("preview", "final"), default="preview",
+                          help="preview: ray-cast in seconds a frame (default); final: rendered by Cycles (shadows on "
+                               "the plate, motion blur, the dust as a lit volume), which needs Blender: the bpy "
+                               "module or GENVFX_BLENDER naming Blender's binary")
+    collapse.add_argument("--samples", type=int, default=64, help="Cycles samples a pixel for --quality final "
+                                                                   "(default 64, denoised)")
+    collapse.add_argument("--no-motion-blur", action="store_true", help="final quality without motion blur")
     collapse.add_argument("--proxy", type=float, default=1.0, choices=(0.25, 0.5, 1.0), help="resolution scale")
     collapse.add_argument("--preview", action="store_true", help="also write OUT/preview.gif of Combined")
     _add_common(collapse)

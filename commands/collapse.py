@@ -17,7 +17,8 @@ from .progress import run_and_report
 def job_params(args) -> dict:
     params = {"fragments": args.fragments, "seed": args.seed, "height": args.height,
               "gravity_scale": args.gravity_scale, "dust": args.dust, "speed": args.speed,
-              "size_falloff": args.size_falloff, "fps": args.fps}
+              "size_falloff": args.size_falloff, "fps": args.fps, "quality": args.quality, "samples": args.samples,
+              "motion_blur": not args.no_motion_blur}
     if args.start is not None:
         params["start"] = args.start
     origin = numbers(args.origin, "--origin", 2, "0.5,0.9")

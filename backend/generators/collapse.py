@@ -29,6 +29,11 @@ HEADER_WARNINGS = "genvfx.collapse.warnings"
 HEADER_CAMERA = "genvfx.collapse.camera"
 HEADER_CLEAN_PLATE = "genvfx.cleanplate"
 SIMULATION_FILE = "Collapse.sim.npz"
+# the final quality's files beside the layers, and the Blender-side module that renders them
+FINAL_JOB, FINAL_LOG = "Collapse.final.json", "Collapse.final.log"
+FINAL_PLATE, FINAL_MASK = "Collapse.final.plate.exr", "Collapse.final.mask.exr"
+FINAL_RENDERS = "Collapse.render.####.exr"
+FINAL_MODULE, FINAL_ANNOUNCE = "addon.collapse_final", "genvfx-final "
 
 
 def warp_device(device: str) -> str:
@@ -75,10 +80,15 @@ def start_fill(read, job, shot, plate: np.ndarray, side: SideFiles, filler, on_s
 def write_simulation(path: Path, shot) -> Path:
     """The simulation as arrays (metres, camera space: +X right, +Y up, camera at the
     origin looking down -Z): every fragment's rest mesh relative to its body origin, and
-    the body origins, rotations and opacities at every frame."""
+    the body origins, rotations and opacities at every frame; the fragments' inner
+    colours and the light; the debris pieces (``debris_*``: positions and whether born at
+    every frame, radius, colour) and the dust grid (``dust_*``: density at every frame,
+    the centre of cell 0, the cell size, extinction per metre per unit density, tint),
+    which is what a renderer of the final frames needs."""
     fragments = shot.fracture.fragments
     sim = shot.simulation
     camera = shot.camera
+    debris, dust = shot.debris, shot.dust
     temporary = SideFiles.partial(path, ".npz")
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
@@ -95,6 +105,15 @@ def write_simulation(path: Path, shot) -> Path:
         camera=np.array([camera.width, camera.height, camera.focal], np.float64),
         lens_mm=np.float64(LENS_MM), sensor_mm=np.float64(SENSOR_MM),
         ground=np.float64(shot.building.ground), fps=np.float64(shot.options.fps), start=np.int32(shot.options.start),
+        inner=shot.scene.inner.astype(np.float32), light=np.asarray(shot.scene.light, np.float64),
+        ambient=np.float64(shot.scene.ambient),
+        debris_frames=np.array(debris.frames, np.int32), debris_positions=debris.positions.astype(np.float32),
+        debris_alive=debris.alive, debris_radius=debris.radius.astype(np.float32),
+        debris_colour=debris.colour.astype(np.float32),
+        dust_frames=np.array(dust.frames, np.int32), dust_density=dust.density.astype(np.float16),
+        dust_low=np.asarray(dust.low, np.float64), dust_cell=np.float64(dust.cell),
+        dust_extinction=np.float64(dust.extinction), dust_wind=np.asarray(dust.wind, np.float64),
+        dust_rise=np.float64(dust.rise), dust_tint=np.asarray(shot.dust_tint, np.float64),
     )
     os.replace(temporary, path)
     return path
@@ -119,15 +138,48 @@ def run_frames(read, job, todo: list[int], results, progress_for, filler, side: 
               HEADER_CAMERA: json.dumps({"lens_mm": LENS_MM, "sensor_mm": SENSOR_MM, "focal_px": shot.camera.focal,
                                          "ground_m": shot.building.ground, "distance_m": shot.building.distance,
                                          "height_m": float(shot.building.size[1])})}
-    for frame in todo:
-        step = progress_for(frame)
-        step(0, 1)
-        current = plate if frame == options.start else read_plate(read, job, frame)
-        if current.shape != plate.shape:
-            raise BadInput("The plate changes size during the shot", "Give every frame the same size.", frame)
-        passes = shot.frame_passes(frame, current, fill)
-        step(1, 1)
-        yield frame, FramePasses(passes, header, generated=shot.generated_share(frame, passes))
+    rendered = None
+    if options.quality == "final" and any(frame > options.start for frame in todo):
+        rendered = final_renders(side, shot, plate, mask, [frame for frame in todo if frame > options.start])
+    try:
+        for frame in todo:
+            step = progress_for(frame)
+            step(0, 1)
+            current = plate if frame == options.start else read_plate(read, job, frame)
+            if current.shape != plate.shape:
+                raise BadInput("The plate changes size during the shot", "Give every frame the same size.", frame)
+            if rendered is not None and frame > options.start:
+                passes = shot.final_passes(frame, current, fill, side.read_render(next(rendered)))
+            else:
+                passes = shot.frame_passes(frame, current, fill)
+            step(1, 1)
+            yield frame, FramePasses(passes, header, generated=shot.generated_share(frame, passes))
+    finally:
+        if rendered is not None:
+            rendered.close()
+
+
+def final_renders(side: SideFiles, shot, plate: np.ndarray, mask: np.ndarray, frames: list[int]) -> Iterator[Path]:
+    """Cycles' renders of ``frames`` (in order), made by a Blender process from the
+    simulation beside the layers and the start frame's plate and mask; each path is
+    given as soon as its frame is written. Blender's multilayer renders stay beside the
+    layers (``Collapse.render.####.exr``, with Cryptomatte)."""
+    folder = side.folder
+    job_file = folder / FINAL_JOB
+    options = shot.options
+    description = {
+        "simulation": str(folder / SIMULATION_FILE),
+        "plate": str(side.write_rgba(folder / FINAL_PLATE, plate)),
+        "mask": str(side.write_rgba(folder / FINAL_MASK, mask)),
+        "frames": frames, "pattern": str(folder / FINAL_RENDERS),
+        "samples": options.samples, "motion_blur": options.motion_blur,
+    }
+    temporary = SideFiles.partial(job_file)
+    temporary.write_text(json.dumps(description, indent=1), encoding="utf-8")
+    os.replace(temporary, job_file)
+    for announcement in side.blender(FINAL_MODULE, [str(job_file)], FINAL_ANNOUNCE, FINAL_LOG):
+        if "path" in announcement:
+            yield Path(announcement["path"])
 
 
 SPEC = GeneratorSpec(

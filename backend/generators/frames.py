@@ -1,7 +1,7 @@
 """What every generator needs to make frames from files: reading a frame's plate and
 mask at the job's proxy scale, the finiteness check, resizing, a frame's seed, the
 passes with header entries of their own (:class:`FramePasses`), and the folders for
-files kept beside the layers (:class:`SideFiles`)."""
+files kept beside the layers, and the Blender processes that write there (:class:`SideFiles`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import numpy as np
 
 from ...errors import BadInput
 from ..files import layers
+from ..process import blender
 from ..files.hashing import file_sha256, json_sha256
 
 
@@ -110,3 +111,23 @@ class SideFiles:
     @staticmethod
     def write_layer(path: Path, layer: str, passes: dict[str, np.ndarray], header_key: str, content: str) -> None:
         layers.write_layer(path, layer, passes, {header_key: content})
+
+    @staticmethod
+    def write_rgba(path: Path, pixels: np.ndarray) -> Path:
+        """An H×W×4 (or H×W, written as grey) image as a plain RGBA EXR, for another
+        program (Blender) to read."""
+        if pixels.ndim == 2:
+            pixels = np.dstack([pixels, pixels, pixels, np.ones_like(pixels)])
+        return layers.write_channels(path, {name: np.ascontiguousarray(pixels[..., i], np.float32)
+                                            for i, name in enumerate("RGBA")})
+
+    def blender(self, module: str, arguments: list[str], prefix: str, log_name: str):
+        """Run ``genvfx.<module>.main(arguments)`` in a Blender process that writes
+        beside the layers, logging to ``log_name`` there; yields its announcements
+        (see :func:`genvfx.backend.process.blender.announcements`)."""
+        return blender.announcements(module, arguments, prefix, self.folder / log_name)
+
+    @staticmethod
+    def read_render(path: Path) -> dict[str, dict[str, np.ndarray]]:
+        """``{view layer: {pass: array}}`` of a multilayer render (Blender's)."""
+        return layers.read_layers(path)

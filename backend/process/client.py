@@ -23,27 +23,17 @@ from pathlib import Path
 from typing import Callable
 
 from . import protocol
+from .bootstrap import IMPORT_PACKAGE, PACKAGE_ROOT
 from ...errors import GenVFXError, JobCancelled
 from ..run.jobs import Job
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
-# Imports the package from PACKAGE_ROOT under the name ``genvfx`` whatever the folder is
-# called (Blender installs it as ``bl_ext.<repo>.genvfx``; a checkout may be named anything).
-_IMPORT_PACKAGE = (
-    "import importlib.util, sys\n"
-    "root = sys.argv[1]\n"
-    "spec = importlib.util.spec_from_file_location('genvfx', root + '/__init__.py', submodule_search_locations=[root])\n"
-    "module = importlib.util.module_from_spec(spec)\n"
-    "sys.modules['genvfx'] = module\n"
-    "spec.loader.exec_module(module)\n"
-)
-BOOTSTRAP = _IMPORT_PACKAGE + (
+BOOTSTRAP = IMPORT_PACKAGE + (
     "from genvfx.backend.process.worker import main\n"
     "sys.exit(main([p for p in sys.argv[2:] if p]))\n"
 )
 # The same for a ``genvfx`` command (e.g. ``report``) run by the backend's Python.
-BOOTSTRAP_CLI = _IMPORT_PACKAGE + (
+BOOTSTRAP_CLI = IMPORT_PACKAGE + (
     "from genvfx.cli import main\n"
     "sys.exit(main(sys.argv[2:]))\n"
 )

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, fields
 from ...errors import BadInput
 
 MIN_FRAGMENTS, MAX_FRAGMENTS = 8, 2000
+QUALITIES = ("preview", "final")
+MAX_SAMPLES = 4096
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,9 @@ class CollapseOptions:
     gravity_scale: float = 1.0
     dust: float = 1.0                    # dust amount, 0 = none
     fps: float = 24.0
+    quality: str = "preview"             # "preview": Warp ray-cast; "final": Cycles (needs Blender)
+    samples: int = 64                    # Cycles samples a pixel (final)
+    motion_blur: bool = True             # Cycles motion blur (final)
 
     @classmethod
     def from_params(cls, params: dict) -> tuple["CollapseOptions", list[str]]:
@@ -58,6 +63,12 @@ class CollapseOptions:
         clamp("fps", 1.0, 240.0)
         clamp("speed", 0.0, 10000.0)
         clamp("height", 0.0, 2000.0)
+        clamp("samples", 1, MAX_SAMPLES, int)
+        if values.get("quality", "preview") not in QUALITIES:
+            raise BadInput(f"Collapse Sim: quality must be one of {', '.join(QUALITIES)}, got {values['quality']!r}",
+                           "preview renders in seconds a frame; final renders with Cycles.")
+        if "motion_blur" in values:
+            values["motion_blur"] = bool(values["motion_blur"])
         for name in ("origin", "direction_bias"):
             if values.get(name) is not None:
                 pair = tuple(float(v) for v in values[name])

@@ -198,6 +198,29 @@ class CollapseShot:
 
         return full(fragments) * (render.fragment_id > 0), full(ground)
 
+    def final_passes(self, frame: int, plate: np.ndarray, fill: np.ndarray, render: dict) -> dict[str, np.ndarray]:
+        """The Collapse layer's passes of ``frame`` (after the start frame) from its
+        Cycles render (``render``: the view layers of ``genvfx.addon.collapse_final``,
+        Solid, Dust and Motion) laid over the revealed clean plate, as
+        :meth:`frame_passes` lays the preview."""
+        clean = self.clean_plate(plate, fill)
+        background = plate + self.revealed(frame)[..., None] * (fill - plate)
+        fragments = render["Solid"]["Combined"].astype(np.float32)
+        dust = render["Dust"]["Combined"].astype(np.float32)
+        motion = render["Motion"]
+        over_clean = fragments + (1.0 - fragments[..., 3:4]) * background
+        combined = dust + (1.0 - dust[..., 3:4]) * over_clean
+        return {
+            "Combined": combined.astype(np.float32),
+            "Fragments": fragments,
+            "Dust": dust,
+            "CleanPlate": clean.astype(np.float32),
+            "Depth": motion["Depth"].astype(np.float32).reshape(self.mask.shape),
+            "Vector": motion["Vector"].astype(np.float32),
+            "Normal": camera_normals(motion["Normal"]),
+            "FragmentID": np.rint(motion["Object Index"]).astype(np.float32).reshape(self.mask.shape),
+        }
+
     def frame_passes(self, frame: int, plate: np.ndarray, fill: np.ndarray) -> dict[str, np.ndarray]:
         """The Collapse layer's passes of ``frame`` over that frame's ``plate`` (H×W×4,
         linear, premultiplied), with ``fill`` the start frame's plate filled over
@@ -249,6 +272,12 @@ class CollapseShot:
             "Normal": render.normal,
             "FragmentID": render.fragment_id,
         }
+
+
+def camera_normals(world: np.ndarray) -> np.ndarray:
+    """Blender's world-space normals (x right, y forward, z up, as the final render's
+    scene is built) in the camera space of the passes (x right, y up, z back)."""
+    return np.stack([world[..., 0], world[..., 2], -world[..., 1]], axis=-1).astype(np.float32)
 
 
 def failure_origin(options: CollapseOptions, building: Building, camera: Camera) -> np.ndarray:
