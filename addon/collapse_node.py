@@ -35,7 +35,7 @@ import json
 import math
 
 import bpy
-from bpy.props import BoolProperty, FloatProperty, FloatVectorProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, IntProperty, StringProperty
 
 from ..backend.files import layers, sequences
 from ..backend.generators.collapse import HEADER_WARNINGS
@@ -96,6 +96,12 @@ class CollapseSimNode(GenVFXNodeBase):
     gravity_scale: FloatProperty(name="Gravity", default=1.0, min=0.05, max=10.0,
                                  description="Gravity, times the Earth's (below 1: slower, bigger-looking)")
     dust: FloatProperty(name="Dust", default=1.0, min=0.0, max=4.0, description="How much dust (0: none)")
+    quality: EnumProperty(name="Quality", default="preview", items=(
+        ("preview", "Preview", "Ray-cast in seconds a frame, to direct the collapse"),
+        ("final", "Final", "Rendered by Cycles in a Blender process: shadows on the plate, motion blur, the dust "
+                           "as a lit volume (minutes a frame on a CPU)")))
+    samples: IntProperty(name="Samples", default=64, min=1, max=4096, description="Cycles samples a pixel (Final)")
+    motion_blur: BoolProperty(name="Motion Blur", default=True, description="Cycles motion blur (Final)")
     warnings: StringProperty(name="Warnings", default="[]",
                              description="What the backend clamped or guessed for the loaded result (JSON list)")
 
@@ -250,6 +256,9 @@ class CollapseSimNode(GenVFXNodeBase):
             "gravity_scale": _tidy(self.gravity_scale),
             "dust": _tidy(self.dust),
             "fps": _tidy(render.fps / (render.fps_base or 1.0)),
+            "quality": self.quality,
+            "samples": int(self.samples),
+            "motion_blur": bool(self.motion_blur),
         }
 
 

@@ -22,6 +22,7 @@ import time
 import bpy
 
 from ..backend.process import protocol
+from ..backend.process.blender import BLENDER_VARIABLE
 from ..backend.process.client import WorkerClient
 from ..errors import GenVFXError, JobCancelled
 from . import listeners, preferences, routing
@@ -35,6 +36,16 @@ _routes: dict[str, Route] = {}
 
 
 # ----------------------------------------------------------------------------- client
+def worker_environment() -> dict:
+    """The worker's environment: this one, naming this Blender's binary (when it is one,
+    not the bpy module) for what the backend renders in Blender (Collapse Sim's final
+    frames), unless the user named one."""
+    env = dict(os.environ)
+    if bpy.app.binary_path and not env.get(BLENDER_VARIABLE):
+        env[BLENDER_VARIABLE] = bpy.app.binary_path
+    return env
+
+
 def client(context=None):
     """The session's worker client, (re)made when the preferences changed."""
     global _client, _client_config
@@ -49,7 +60,7 @@ def client(context=None):
             raise GenVFXError(
                 "setup", f"Blender's Python lacks the backend packages ({', '.join(preferences.missing_modules())})",
                 "Open Preferences > Add-ons > genvfx and press Set up Backend, or choose a Backend Python.")
-        _client = WorkerClient(python=python, model_folders=folders)
+        _client = WorkerClient(python=python, model_folders=folders, env=worker_environment())
         _client_config = config
     return _client
 

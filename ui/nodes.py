@@ -51,6 +51,7 @@ class CollapseSimDrawing(NodeDrawing):
         row = col.row(align=True)
         row.prop(self, "height")
         row.prop(self, "dust")
+        col.prop(self, "quality", text="")
         warnings = self.warning_list()
         if warnings:
             layout.label(text=f"{len(warnings)} warning(s): see the sidebar (N)", icon="ERROR")
@@ -69,6 +70,13 @@ class CollapseSimDrawing(NodeDrawing):
         col.prop(self, "speed")
         col.prop(self, "size_falloff")
         col.prop(self, "gravity_scale")
+        box = layout.box()
+        box.label(text="Quality")
+        box.prop(self, "quality", expand=True)
+        col = box.column(align=True)
+        col.enabled = self.quality == "final"
+        col.prop(self, "samples")
+        col.prop(self, "motion_blur")
         warnings = self.warning_list()
         if warnings:
             box = layout.box()

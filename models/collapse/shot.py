@@ -210,6 +210,11 @@ class CollapseShot:
         motion = render["Motion"]
         over_clean = fragments + (1.0 - fragments[..., 3:4]) * background
         combined = dust + (1.0 - dust[..., 3:4]) * over_clean
+        # a fragment owns a pixel where it is at least half opaque (as in the preview) and its normal was
+        # recorded (Cycles' index pass can name an object its one sample saw through)
+        normal = camera_normals(motion["Normal"])
+        opaque = (motion["Combined"][..., 3] >= 0.5) & (np.linalg.norm(normal, axis=-1) > 0.5)
+        fragment_id = np.where(opaque, np.rint(motion["Object Index"].reshape(self.mask.shape)), 0.0)
         return {
             "Combined": combined.astype(np.float32),
             "Fragments": fragments,
@@ -217,8 +222,8 @@ class CollapseShot:
             "CleanPlate": clean.astype(np.float32),
             "Depth": motion["Depth"].astype(np.float32).reshape(self.mask.shape),
             "Vector": motion["Vector"].astype(np.float32),
-            "Normal": camera_normals(motion["Normal"]),
-            "FragmentID": np.rint(motion["Object Index"]).astype(np.float32).reshape(self.mask.shape),
+            "Normal": normal,
+            "FragmentID": fragment_id.astype(np.float32),
         }
 
     def frame_passes(self, frame: int, plate: np.ndarray, fill: np.ndarray) -> dict[str, np.ndarray]:
