@@ -23,7 +23,7 @@ Runs in any Blender (the ``bpy`` module or Blender's binary):
 ``blender -b --factory-startup --python-expr ...`` (see
 :mod:`genvfx.backend.process.blender`). The job file names the simulation, the plate
 and mask of the start frame, the frames, the output pattern, samples and motion blur.
-Each frame written is announced on stdout as ``genvfx-final {"frame": N, "path": P}``.
+Each frame written is announced on stdout as ``genvfx-final {"frame": N, "path": P, "seconds": S}``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 import bpy
 import numpy as np
@@ -475,13 +476,15 @@ def run(job: dict) -> None:
     gain = calibrate(scene, objects, simulation, plate, mask, folder)
     print(FINAL_ANNOUNCE + json.dumps({"albedo_gain": gain}), flush=True)
     for frame in job["frames"]:
+        started = time.perf_counter()
         set_frame(scene, objects, simulation, int(frame))
         path = job["pattern"].replace("####", f"{int(frame):04d}")
         partial = path + ".partial.exr"
         scene.render.filepath = partial
         bpy.ops.render.render(write_still=True)
         os.replace(partial, path)
-        print(FINAL_ANNOUNCE + json.dumps({"frame": int(frame), "path": path}), flush=True)
+        print(FINAL_ANNOUNCE + json.dumps({"frame": int(frame), "path": path,
+                                           "seconds": round(time.perf_counter() - started, 3)}), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
