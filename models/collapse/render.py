@@ -19,6 +19,8 @@ Blender's 4-channel Vector pass.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -27,6 +29,7 @@ import numpy as np
 from .geometry import Camera
 
 MAX_LAYERS = 6
+MAX_BANDS = 16           # threads a CPU launch is cut into, at most (one a core)
 NO_DEPTH = 1.0e10        # Depth where no fragment is, as Blender's background
 
 
@@ -44,10 +47,12 @@ def _kernel():
               fade: wp.array(dtype=wp.float32),
               plate: wp.array2d(dtype=wp.vec3), mask: wp.array2d(dtype=wp.float32),
               focal: float, supersample: int, light: wp.vec3, ambient: float,
+              first: int,
               colour_out: wp.array2d(dtype=wp.vec4), depth_out: wp.array2d(dtype=wp.float32),
               id_out: wp.array2d(dtype=wp.int32), rest_out: wp.array2d(dtype=wp.vec3),
               normal_out: wp.array2d(dtype=wp.vec3)):
         i, j = wp.tid()
+        i = i + first           # the band of rows this launch traces starts at row ``first``
         height = mask.shape[0]
         width = mask.shape[1]
         x = (float(j) + 0.5) / float(supersample)
@@ -103,6 +108,25 @@ def _kernel():
     return wp, trace
 
 
+def launch_in_bands(wp, kernel, dim: tuple[int, ...], inputs: list, outputs: list, device: str) -> None:
+    """Launch ``kernel`` over ``dim``, whose last input is the first index of the launch
+    along the first axis. Warp runs a CPU launch on one thread (and lets go of the GIL
+    while it runs), so on the CPU the first axis is cut into one band a core, launched
+    from as many threads; on a GPU it is one launch."""
+    bands = 1 if not str(device).startswith("cpu") else max(1, min(len(os.sched_getaffinity(0)), MAX_BANDS, dim[0]))
+    edges = np.linspace(0, dim[0], bands + 1).astype(int)
+
+    def band(index: int) -> None:
+        first, last = int(edges[index]), int(edges[index + 1])
+        wp.launch(kernel, dim=(last - first, *dim[1:]), inputs=[*inputs, first], outputs=outputs, device=device)
+
+    if bands == 1:
+        band(0)
+        return
+    with ThreadPoolExecutor(bands) as pool:
+        list(pool.map(band, range(bands)))
+
+
 @lru_cache(maxsize=1)
 def _shadow_kernel():
     wp, _ = _kernel()
@@ -110,8 +134,8 @@ def _shadow_kernel():
     @wp.kernel
     def occlude(mesh: wp.uint64, face_fragment: wp.array(dtype=wp.int32), fade: wp.array(dtype=wp.float32),
                 points: wp.array(dtype=wp.vec3), own: wp.array(dtype=wp.int32), light: wp.vec3,
-                reach: float, out: wp.array(dtype=wp.float32)):
-        i = wp.tid()
+                reach: float, first: int, out: wp.array(dtype=wp.float32)):
+        i = wp.tid() + first
         origin = points[i]
         shade = float(0.0)
         for hop in range(4):
@@ -142,10 +166,10 @@ def shadowed(scene: Scene, positions: np.ndarray, rotations: np.ndarray, opacity
                        indices=wp.array(scene.triangles.ravel(), dtype=wp.int32))
         out = wp.zeros(len(points), dtype=wp.float32)
         start = points + light * (1.0e-4 * reach)
-        wp.launch(occlude, dim=len(points), inputs=[
-            mesh.id, wp.array(scene.face_fragment, dtype=wp.int32), wp.array(opacity.astype(np.float32), dtype=wp.float32),
-            wp.array(start.astype(np.float32), dtype=wp.vec3), wp.array(own.astype(np.int32), dtype=wp.int32),
-            wp.vec3(*light.tolist()), float(reach)], outputs=[out])
+        inputs = [mesh.id, wp.array(scene.face_fragment, dtype=wp.int32),
+                  wp.array(opacity.astype(np.float32), dtype=wp.float32), wp.array(start.astype(np.float32), dtype=wp.vec3),
+                  wp.array(own.astype(np.int32), dtype=wp.int32), wp.vec3(*light.tolist()), float(reach)]
+        launch_in_bands(wp, occlude, (len(points),), inputs, [out], device)
         return out.numpy()
 
 
@@ -214,14 +238,14 @@ def render_fragments(scene: Scene, camera: Camera, positions: np.ndarray, rotati
         ids = wp.zeros(shape, dtype=wp.int32)
         rest = wp.zeros(shape, dtype=wp.vec3)
         normal = wp.zeros(shape, dtype=wp.vec3)
-        wp.launch(trace, dim=shape, inputs=[
+        launch_in_bands(wp, trace, shape, [
             mesh.id, wp.array(scene.face_fragment, dtype=wp.int32), wp.array(scene.face_front, dtype=wp.int32),
             wp.array(rotations.astype(np.float32), dtype=wp.mat33), wp.array(positions.astype(np.float32), dtype=wp.vec3),
             wp.array(scene.rest_positions.astype(np.float32), dtype=wp.vec3), wp.array(scene.inner, dtype=wp.vec3),
             wp.array(opacity.astype(np.float32), dtype=wp.float32),
             wp.array(scene.plate, dtype=wp.vec3), wp.array(scene.mask, dtype=wp.float32),
             float(camera.focal), int(supersample), wp.vec3(*scene.light.tolist()), float(scene.ambient),
-        ], outputs=[colour, depth, ids, rest, normal])
+        ], [colour, depth, ids, rest, normal], device)
         colour, depth, ids, rest, normal = (array.numpy() for array in (colour, depth, ids, rest, normal))
     hit = ids > 0
     coverage = _pixel_mean(hit.astype(np.float32), supersample)

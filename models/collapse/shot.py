@@ -206,7 +206,7 @@ class CollapseShot:
         clean = self.clean_plate(plate, fill)
         background = plate + self.revealed(frame)[..., None] * (fill - plate)
         fragments = render["Solid"]["Combined"].astype(np.float32)
-        dust = render["Dust"]["Combined"].astype(np.float32)
+        dust = settled_alpha(render["Dust"]["Combined"].astype(np.float32))
         motion = render["Motion"]
         over_clean = fragments + (1.0 - fragments[..., 3:4]) * background
         combined = dust + (1.0 - dust[..., 3:4]) * over_clean
@@ -277,6 +277,28 @@ class CollapseShot:
             "Normal": render.normal,
             "FragmentID": render.fragment_id,
         }
+
+
+def settled_alpha(premultiplied: np.ndarray, radius: int = 3, eps: float = 1e-4) -> np.ndarray:
+    """``premultiplied`` RGBA with its alpha smoothed by a guided filter (He, Sun and Tang)
+    whose guide is the colour's luminance. Cycles denoises a render's colour but not its
+    alpha, and a volume's alpha (its transmittance, estimated per sample) speckles where
+    the dust is thin; the guide keeps the edges the colour has (a fragment cutting the
+    dust out)."""
+    import cv2
+
+    guide = luminance(premultiplied[..., :3]).astype(np.float32)
+    alpha = premultiplied[..., 3].astype(np.float32)
+    size = (2 * radius + 1, 2 * radius + 1)
+    mean_guide, mean_alpha = cv2.blur(guide, size), cv2.blur(alpha, size)
+    covariance = cv2.blur(guide * alpha, size) - mean_guide * mean_alpha
+    variance = cv2.blur(guide * guide, size) - mean_guide * mean_guide
+    slope = covariance / (variance + eps)
+    offset = mean_alpha - slope * mean_guide
+    smoothed = np.clip(cv2.blur(slope, size) * guide + cv2.blur(offset, size), 0.0, 1.0)
+    out = premultiplied.copy()
+    out[..., 3] = np.where(alpha > 0.0, smoothed, 0.0)
+    return out
 
 
 def camera_normals(world: np.ndarray) -> np.ndarray:
