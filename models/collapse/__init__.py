@@ -16,7 +16,7 @@ from .options import CollapseOptions
 from .shot import CollapseShot
 
 #: Collapse Sim's version in cache keys: bump when the passes for the same inputs change.
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 #: The version of the fill that makes the clean plate (a new one fills again).
 CLEAN_PLATE_FILL_VERSION = fill.GENERATOR_VERSION
 CLEAN_PLATE_FILL_MODEL = "genvfx.fill.patchmatch"

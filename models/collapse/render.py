@@ -219,8 +219,15 @@ class FragmentRender:
 
 
 def _pixel_mean(samples: np.ndarray, supersample: int) -> np.ndarray:
+    """Each pixel's mean over its supersample² samples (H·s×W·s[×C] → H×W[×C]); OpenCV's
+    area resize at an integer factor is exactly that box mean (float32, up to 4 channels)."""
+    import cv2
+
     height, width = samples.shape[0] // supersample, samples.shape[1] // supersample
-    shaped = samples.reshape(height, supersample, width, supersample, *samples.shape[2:])
+    values = np.ascontiguousarray(samples, np.float32)
+    if values.ndim == 2 or values.shape[2] <= 4:
+        return cv2.resize(values, (width, height), interpolation=cv2.INTER_AREA)
+    shaped = values.reshape(height, supersample, width, supersample, *values.shape[2:])
     return shaped.mean(axis=(1, 3))
 
 
@@ -264,11 +271,14 @@ def motion_vectors(render: FragmentRender, camera: Camera, rest_positions: np.nd
                    previous: tuple[np.ndarray, np.ndarray], current: tuple[np.ndarray, np.ndarray],
                    following: tuple[np.ndarray, np.ndarray], supersample: int) -> np.ndarray:
     """Blender's Vector pass: (X, Y) = motion from the previous frame to this one,
-    (Z, W) = from this one to the next, in pixels with +Y up; 0 where no fragment is."""
-    ids = render.sample_ids
+    (Z, W) = from this one to the next, in pixels with +Y up; 0 where no fragment is.
+    Like Blender's, one value a pixel: the motion of the surface its middle sample sees
+    (the one FragmentID names)."""
+    middle = slice(supersample // 2, None, supersample)
+    ids = render.sample_ids[middle, middle]
     hit = ids > 0
     fragment = np.maximum(ids - 1, 0)[hit]
-    local = render.rest_points[hit] - rest_positions[fragment]
+    local = render.rest_points[middle, middle][hit] - rest_positions[fragment]
 
     def screen(pose):
         positions, rotations = pose
@@ -277,8 +287,6 @@ def motion_vectors(render: FragmentRender, camera: Camera, rest_positions: np.nd
         return xy * np.array([1.0, -1.0])              # +Y up, as Blender's pixel space
 
     before, now, after = screen(previous), screen(current), screen(following)
-    samples = np.zeros(ids.shape + (4,), np.float64)
-    samples[hit] = np.concatenate([now - before, after - now], axis=1)
-    coverage = _pixel_mean(hit.astype(np.float64), supersample)[..., None]
-    # the mean over the samples that hit a fragment
-    return np.where(coverage > 0, _pixel_mean(samples, supersample) / np.maximum(coverage, 1e-9), 0.0).astype(np.float32)
+    vectors = np.zeros(ids.shape + (4,), np.float32)
+    vectors[hit] = np.concatenate([now - before, after - now], axis=1)
+    return vectors
