@@ -39,6 +39,7 @@ from mathutils import Vector
 
 from ..backend.generators.collapse import FINAL_ANNOUNCE
 from .collapse_simulation import CAMERA_TO_BLENDER, import_simulation
+from .group_nodes import math_node, socket_by_id
 
 SOLID, DUST, MOTION = "Solid", "Dust", "Motion"
 CALIBRATION_SAMPLES = 8
@@ -60,15 +61,7 @@ def _node(tree, kind: str, **settings):
 
 
 def _math(tree, operation: str, a, b=None, c=None):
-    node = _node(tree, "ShaderNodeMath", operation=operation)
-    for index, value in enumerate((a, b, c)):
-        if value is None:
-            continue
-        if isinstance(value, (int, float)):
-            node.inputs[index].default_value = float(value)
-        else:
-            tree.links.new(value, node.inputs[index])
-    return node.outputs[0]
+    return math_node(tree, operation, a, b, f"Math {len(tree.nodes)}", (0, 0), c=c)
 
 
 def _image(path: str, colourspace: str):
@@ -81,11 +74,11 @@ def _gained(tree, colour):
     """``colour`` (taken from the plate) × the shot's albedo gain (a Value node named
     :data:`GAIN`, set by :func:`calibrate`)."""
     gain = _node(tree, "ShaderNodeValue", name=GAIN)
-    gain.outputs[0].default_value = 1.0
+    gain.outputs["Value"].default_value = 1.0
     scaled = _node(tree, "ShaderNodeVectorMath", operation="SCALE")
-    tree.links.new(colour, scaled.inputs[0])
-    tree.links.new(gain.outputs[0], scaled.inputs["Scale"])
-    return scaled.outputs[0]
+    tree.links.new(colour, socket_by_id(scaled.inputs, "Vector"))
+    tree.links.new(gain.outputs["Value"], scaled.inputs["Scale"])
+    return scaled.outputs["Vector"]
 
 
 def _held_out(tree, shader):
@@ -96,9 +89,9 @@ def _held_out(tree, shader):
     holdout = _node(tree, "ShaderNodeHoldout")
     mix = _node(tree, "ShaderNodeMixShader")
     tree.links.new(flag.outputs["Fac"], mix.inputs["Fac"])
-    tree.links.new(shader, mix.inputs[1])
-    tree.links.new(holdout.outputs[0], mix.inputs[2])
-    return mix.outputs[0]
+    tree.links.new(shader, socket_by_id(mix.inputs, "Shader"))
+    tree.links.new(holdout.outputs["Holdout"], socket_by_id(mix.inputs, "Shader_001"))
+    return mix.outputs["Shader"]
 
 
 def fragment_material(plate_path: str, mask_path: str):
@@ -119,22 +112,22 @@ def fragment_material(plate_path: str, mask_path: str):
     info = _node(tree, "ShaderNodeObjectInfo")
     opacity = _node(tree, "ShaderNodeAttribute", attribute_name="genvfx_opacity", attribute_type="OBJECT")
     colour = _node(tree, "ShaderNodeMix", data_type="RGBA")
-    tree.links.new(front.outputs["Fac"], colour.inputs["Factor"])
-    tree.links.new(info.outputs["Color"], colour.inputs["A"])
-    tree.links.new(plate.outputs["Color"], colour.inputs["B"])
+    tree.links.new(front.outputs["Fac"], socket_by_id(colour.inputs, "Factor_Float"))
+    tree.links.new(info.outputs["Color"], socket_by_id(colour.inputs, "A_Color"))
+    tree.links.new(plate.outputs["Color"], socket_by_id(colour.inputs, "B_Color"))
     # coverage: the mask on front faces, whole elsewhere; times the fragment's opacity
     coverage = _math(tree, "MULTIPLY", _math(tree, "ADD", _math(tree, "MULTIPLY", front.outputs["Fac"],
                                                                    _math(tree, "SUBTRACT", mask.outputs["Color"], 1.0)),
                                              1.0), opacity.outputs["Fac"])
     diffuse = _node(tree, "ShaderNodeBsdfDiffuse")
-    tree.links.new(_gained(tree, colour.outputs["Result"]), diffuse.inputs["Color"])
+    tree.links.new(_gained(tree, socket_by_id(colour.outputs, "Result_Color")), diffuse.inputs["Color"])
     transparent = _node(tree, "ShaderNodeBsdfTransparent")
     mix = _node(tree, "ShaderNodeMixShader")
     tree.links.new(coverage, mix.inputs["Fac"])
-    tree.links.new(transparent.outputs[0], mix.inputs[1])
-    tree.links.new(_held_out(tree, diffuse.outputs[0]), mix.inputs[2])
+    tree.links.new(transparent.outputs["BSDF"], socket_by_id(mix.inputs, "Shader"))
+    tree.links.new(_held_out(tree, diffuse.outputs["BSDF"]), socket_by_id(mix.inputs, "Shader_001"))
     output = _node(tree, "ShaderNodeOutputMaterial")
-    tree.links.new(mix.outputs[0], output.inputs["Surface"])
+    tree.links.new(mix.outputs["Shader"], output.inputs["Surface"])
     return material
 
 
@@ -147,7 +140,7 @@ def debris_material():
     diffuse = _node(tree, "ShaderNodeBsdfDiffuse")
     tree.links.new(_gained(tree, colour.outputs["Color"]), diffuse.inputs["Color"])
     output = _node(tree, "ShaderNodeOutputMaterial")
-    tree.links.new(_held_out(tree, diffuse.outputs[0]), output.inputs["Surface"])
+    tree.links.new(_held_out(tree, diffuse.outputs["BSDF"]), output.inputs["Surface"])
     return material
 
 
@@ -218,14 +211,14 @@ def dust_volume_nodes(low: np.ndarray, high: np.ndarray, resolution: tuple[int, 
     outputs = group.nodes.new("NodeGroupOutput")
     position = group.nodes.new("GeometryNodeInputPosition")
     nearest = group.nodes.new("GeometryNodeSampleNearest")
-    group.links.new(inputs.outputs[0], nearest.inputs["Geometry"])
-    group.links.new(position.outputs[0], nearest.inputs["Sample Position"])
+    group.links.new(inputs.outputs["Geometry"], nearest.inputs["Geometry"])
+    group.links.new(position.outputs["Position"], nearest.inputs["Sample Position"])
     attribute = group.nodes.new("GeometryNodeInputNamedAttribute")
     attribute.data_type = "FLOAT"
     attribute.inputs["Name"].default_value = "density"
     sample = group.nodes.new("GeometryNodeSampleIndex")
     sample.data_type = "FLOAT"
-    group.links.new(inputs.outputs[0], sample.inputs["Geometry"])
+    group.links.new(inputs.outputs["Geometry"], sample.inputs["Geometry"])
     group.links.new(attribute.outputs["Attribute"], sample.inputs["Value"])
     group.links.new(nearest.outputs["Index"], sample.inputs["Index"])
     cube = group.nodes.new("GeometryNodeVolumeCube")
@@ -234,7 +227,7 @@ def dust_volume_nodes(low: np.ndarray, high: np.ndarray, resolution: tuple[int, 
     cube.inputs["Max"].default_value = [float(v) for v in high]
     for axis, count in zip("XYZ", resolution):
         cube.inputs[f"Resolution {axis}"].default_value = int(count)
-    group.links.new(cube.outputs[0], outputs.inputs[0])
+    group.links.new(cube.outputs["Volume"], outputs.inputs["Geometry"])
     return group
 
 
@@ -256,7 +249,7 @@ def dust_material(simulation: dict):
         noise = _node(tree, "ShaderNodeTexNoise")
         noise.inputs["Scale"].default_value = 1.0
         noise.inputs["Detail"].default_value = 1.0
-        tree.links.new(mapping.outputs[0], noise.inputs["Vector"])
+        tree.links.new(mapping.outputs["Vector"], noise.inputs["Vector"])
         term = _math(tree, "MULTIPLY", noise.outputs["Fac"], weight)
         detail = term if detail is None else _math(tree, "ADD", detail, term)
     density = _math(tree, "MULTIPLY", _math(tree, "MAXIMUM", _math(tree, "MULTIPLY_ADD", detail, 2.4, -0.55), 0.0),
@@ -268,7 +261,7 @@ def dust_material(simulation: dict):
     volume.inputs["Density Attribute"].default_value = "density"
     tree.links.new(density, volume.inputs["Density"])
     output = _node(tree, "ShaderNodeOutputMaterial")
-    tree.links.new(volume.outputs[0], output.inputs["Volume"])
+    tree.links.new(volume.outputs["Volume"], output.inputs["Volume"])
     return material
 
 
@@ -457,7 +450,7 @@ def calibrate(scene, objects: dict, simulation: dict, plate: np.ndarray, mask: n
 def set_gain(gain: float) -> None:
     for material in bpy.data.materials:
         if material.node_tree is not None and GAIN in material.node_tree.nodes:
-            material.node_tree.nodes[GAIN].outputs[0].default_value = gain
+            material.node_tree.nodes[GAIN].outputs["Value"].default_value = gain
 
 
 def _read_rgba(path: str) -> np.ndarray:

@@ -96,13 +96,13 @@ def feed(tree, socket, value) -> None:
         socket.default_value = value
 
 
-def math_node(tree, operation, a, b, name, location, clamp=False, label=""):
-    """A Math node computing ``operation`` of ``a`` and ``b`` (sockets to link, numbers
-    to set, or None); returns its output socket."""
+def math_node(tree, operation, a, b, name, location, clamp=False, label="", c=None):
+    """A Math node computing ``operation`` of ``a``, ``b`` (and ``c``, for the three-input
+    operations) (sockets to link, numbers to set, or None); returns its output socket."""
     node = add_node(tree, "ShaderNodeMath", name, location, label=label)
     node.operation = operation
     node.use_clamp = clamp
-    for identifier, value in zip(MATH_INPUTS, (a, b)):
+    for identifier, value in zip(MATH_INPUTS, (a, b, c)):
         if value is not None:
             feed(tree, socket_by_id(node.inputs, identifier), value)
     return node.outputs["Value"]
