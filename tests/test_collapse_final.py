@@ -72,6 +72,7 @@ def _passes(out, frame):
     return layers.read_layers(out / f"Collapse.{frame:04d}.exr")["Collapse"]
 
 
+@pytest.mark.blender
 def test_final_frames_start_on_the_plate_and_come_from_cycles(final_run):
     out, plate, mask, result = final_run
     assert result["computed"] == [1, 2, 8]
@@ -90,6 +91,7 @@ def test_final_frames_start_on_the_plate_and_come_from_cycles(final_run):
     assert (passes["Depth"][on] > 1.0).all() and (passes["Depth"][on] < 1e6).all()
 
 
+@pytest.mark.blender
 def test_the_first_final_frame_gives_the_plate_back(final_run):
     """The albedo gain is calibrated so that fragments barely moved show the plate at its
     brightness (Cycles' light, not the plate's, would otherwise change the building)."""
@@ -101,6 +103,7 @@ def test_the_first_final_frame_gives_the_plate_back(final_run):
     assert 0.85 < np.median(ratio) < 1.15
 
 
+@pytest.mark.blender
 def test_the_collapse_moves_and_casts_shadows_and_dust(final_run):
     out, plate, mask, _ = final_run
     passes = _passes(out, 8)
