@@ -155,11 +155,16 @@ def _chunk_shape(count: int) -> tuple[np.ndarray, np.ndarray]:
     return np.einsum("pij,pvj->pvi", q, base[None] * stretch), faces
 
 
+def _frame_index(frames: np.ndarray, frame: int) -> int:
+    """Where ``frame`` lies in an array simulated at ``frames`` (clamped to its ends)."""
+    return int(np.clip(frame - int(frames[0]), 0, len(frames) - 1))
+
+
 def debris_mesh(simulation: dict, frame: int, old=None):
     """The debris alive at ``frame`` as one mesh (Blender axes) with ``colour`` and
     ``velocity`` (metres a second) point attributes; replaces ``old``'s data."""
     frames = simulation["debris_frames"]
-    i = int(np.clip(frame - frames[0], 0, len(frames) - 1)) if len(frames) else 0
+    i = _frame_index(frames, frame) if len(frames) else 0
     mesh = bpy.data.meshes.new("Collapse Debris")
     if len(frames) and simulation["debris_alive"].shape[1]:
         live = np.nonzero(simulation["debris_alive"][i])[0]
@@ -233,8 +238,8 @@ def dust_volume_nodes(low: np.ndarray, high: np.ndarray, resolution: tuple[int, 
 
 def dust_material(simulation: dict):
     """Principled Volume: the grid's density × extinction, broken up by two octaves of
-    noise (the preview's detail), scattering the dust's tint. Returns the material and
-    its per-frame noise offsets (Mapping nodes' Location, set by :func:`set_frame`)."""
+    noise (the preview's detail), scattering the dust's tint. The noise drifts through
+    Mapping nodes named ``Drift <size>``, whose Location :func:`set_frame` sets."""
     material = bpy.data.materials.new("Collapse Dust")
     material.use_nodes = True
     tree = material.node_tree
@@ -351,9 +356,9 @@ def build_scene(simulation: dict, plate_path: str, mask_path: str, samples: int,
     world.use_nodes = True
     scene.world = world
     world.node_tree.nodes["Background"].inputs["Color"].default_value = (*tint, 1.0)
+    world.node_tree.nodes["Background"].inputs["Strength"].default_value = SKY
 
     _view_layers(scene, fragments.name)
-    world.node_tree.nodes["Background"].inputs["Strength"].default_value = SKY
     objects = {"debris": debris, "dust": dust}
     return scene, objects
 
@@ -396,8 +401,7 @@ def set_frame(scene, objects: dict, simulation: dict, frame: int) -> None:
     scene.frame_set(frame)
     debris_mesh(simulation, frame, objects["debris"])
     frames = simulation["dust_frames"]
-    i = int(np.clip(frame - frames[0], 0, len(frames) - 1))
-    density = simulation["dust_density"][i].astype(np.float32).ravel()
+    density = simulation["dust_density"][_frame_index(frames, frame)].astype(np.float32).ravel()
     dust = objects["dust"].data
     dust.attributes["density"].data.foreach_set("value", density)
     dust.update()
@@ -405,7 +409,7 @@ def set_frame(scene, objects: dict, simulation: dict, frame: int) -> None:
     drift = np.asarray(simulation["dust_wind"], float) * t + np.array([0.0, float(simulation["dust_rise"]) * t, 0.0])
     tree = objects["dust"].data.materials[0].node_tree
     for octave, (size, _) in enumerate(DETAIL):
-        # the noise is sampled at (P - drift × (1 + octave / 2)) / (cell × size): Mapping scales after moving
+        # the noise is sampled at (P - drift × (1 + octave / 2)) × scale: Mapping scales, then adds Location
         moved = CAMERA_TO_BLENDER @ (drift * (1.0 + 0.5 * octave))
         tree.nodes[f"Drift {size}"].inputs["Location"].default_value = \
             (-moved / (NOISE_TEXELS * float(simulation["dust_cell"]) * size)).tolist()

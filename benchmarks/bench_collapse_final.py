@@ -58,15 +58,11 @@ def main() -> None:
                 json.loads(layers.read_header(sequences.frame_path(result["pattern"], f))["genvfx.record"])
                 ["wall_seconds"] for f in frames)
             side = SideFiles(folder / "job")
-            description = {"simulation": str(folder / "job" / generator.SIMULATION_FILE),
-                           "plate": str(side.write_rgba(folder / "plate_rgba.exr", plate)),
-                           "mask": str(side.write_rgba(folder / "mask_rgba.exr", mask)),
-                           "frames": frames, "pattern": str(folder / "final" / "Final.####.exr"),
-                           "samples": args.samples, "motion_blur": True}
-            (folder / "final.json").write_text(json.dumps(description))
+            job_file = generator.write_final_job(side, plate, mask, frames, args.samples, True)
             started = time.perf_counter()
-            seconds = [a["seconds"] for a in side.blender(generator.FINAL_MODULE, [str(folder / "final.json")],
-                                                          generator.FINAL_ANNOUNCE, "final.log") if "seconds" in a]
+            seconds = [a["seconds"] for a in side.blender(generator.FINAL_MODULE, [str(job_file)],
+                                                          generator.FINAL_ANNOUNCE, generator.FINAL_LOG)
+                       if "seconds" in a]
             setup = time.perf_counter() - started - sum(seconds)
             final = statistics.median(seconds)
             print(f"{size:>10} {preview:16.2f} {final:14.1f} {final / preview:14.1f} {setup:8.1f}")

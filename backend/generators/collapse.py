@@ -164,22 +164,30 @@ def final_renders(side: SideFiles, shot, plate: np.ndarray, mask: np.ndarray, fr
     simulation beside the layers and the start frame's plate and mask; each path is
     given as soon as its frame is written. Blender's multilayer renders stay beside the
     layers (``Collapse.render.####.exr``, with Cryptomatte)."""
+    job_file = write_final_job(side, plate, mask, frames, shot.options.samples, shot.options.motion_blur)
+    for announcement in side.blender(FINAL_MODULE, [str(job_file)], FINAL_ANNOUNCE, FINAL_LOG):
+        if "path" in announcement:
+            yield Path(announcement["path"])
+
+
+def write_final_job(side: SideFiles, plate: np.ndarray, mask: np.ndarray, frames: list[int], samples: int,
+                    motion_blur: bool) -> Path:
+    """The job file of :mod:`genvfx.addon.collapse_final` for ``frames`` of the
+    simulation beside the layers, with the start frame's plate and mask written beside
+    it for Blender to read."""
     folder = side.folder
-    job_file = folder / FINAL_JOB
-    options = shot.options
     description = {
         "simulation": str(folder / SIMULATION_FILE),
         "plate": str(side.write_rgba(folder / FINAL_PLATE, plate)),
         "mask": str(side.write_rgba(folder / FINAL_MASK, mask)),
         "frames": frames, "pattern": str(folder / FINAL_RENDERS),
-        "samples": options.samples, "motion_blur": options.motion_blur,
+        "samples": samples, "motion_blur": motion_blur,
     }
+    job_file = folder / FINAL_JOB
     temporary = SideFiles.partial(job_file)
     temporary.write_text(json.dumps(description, indent=1), encoding="utf-8")
     os.replace(temporary, job_file)
-    for announcement in side.blender(FINAL_MODULE, [str(job_file)], FINAL_ANNOUNCE, FINAL_LOG):
-        if "path" in announcement:
-            yield Path(announcement["path"])
+    return job_file
 
 
 SPEC = GeneratorSpec(

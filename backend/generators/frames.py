@@ -12,8 +12,8 @@ import numpy as np
 
 from ...errors import BadInput
 from ..files import layers
-from ..process import blender
 from ..files.hashing import file_sha256, json_sha256
+from ..process import blender
 
 
 class FramePasses(dict):

@@ -219,16 +219,12 @@ class FragmentRender:
 
 
 def _pixel_mean(samples: np.ndarray, supersample: int) -> np.ndarray:
-    """Each pixel's mean over its supersample² samples (H·s×W·s[×C] → H×W[×C]); OpenCV's
-    area resize at an integer factor is exactly that box mean (float32, up to 4 channels)."""
+    """Each pixel's mean over its supersample² samples (H·s×W·s[×C] → H×W[×C], C ≤ 4);
+    OpenCV's area resize at an integer factor is exactly that box mean."""
     import cv2
 
     height, width = samples.shape[0] // supersample, samples.shape[1] // supersample
-    values = np.ascontiguousarray(samples, np.float32)
-    if values.ndim == 2 or values.shape[2] <= 4:
-        return cv2.resize(values, (width, height), interpolation=cv2.INTER_AREA)
-    shaped = values.reshape(height, supersample, width, supersample, *values.shape[2:])
-    return shaped.mean(axis=(1, 3))
+    return cv2.resize(np.ascontiguousarray(samples, np.float32), (width, height), interpolation=cv2.INTER_AREA)
 
 
 def render_fragments(scene: Scene, camera: Camera, positions: np.ndarray, rotations: np.ndarray,
