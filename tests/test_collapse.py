@@ -377,3 +377,20 @@ def test_warp_device_agrees_with_the_real_warp():
     else:
         with pytest.raises(BadInput, match="no CUDA device"):
             warp_device("cuda")
+
+
+def test_a_launch_cut_into_bands_traces_what_one_launch_does(shot, monkeypatch):
+    """Warp's CPU launches are cut into one band of rows a core (threads); the pixels
+    must not depend on the cut."""
+    from genvfx.models.collapse import render
+
+    collapse, *_ = shot
+    pose = (*collapse.simulation.pose(20), collapse.simulation.fragment_opacity(20))
+    monkeypatch.setattr(render, "MAX_BANDS", 3)
+    monkeypatch.setattr(render.os, "sched_getaffinity", lambda pid: set(range(3)))
+    banded = render.render_fragments(collapse.scene, collapse.camera, *pose, collapse.supersample, "cpu")
+    monkeypatch.setattr(render, "MAX_BANDS", 1)
+    single = render.render_fragments(collapse.scene, collapse.camera, *pose, collapse.supersample, "cpu")
+    assert (single.sample_ids > 0).mean() > 0.05
+    for name in ("colour", "depth", "normal", "fragment_id", "sample_ids", "rest_points"):
+        assert np.array_equal(getattr(banded, name), getattr(single, name)), name
