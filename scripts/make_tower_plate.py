@@ -22,7 +22,7 @@ import numpy as np
 
 CROP = (590, 150, 192, 144)          # x, y, width, height in the 1024×512 panorama
 SCALE = 2
-OUTLINE = [(643, 183), (688, 168), (729, 180), (729, 270), (643, 270)]   # panorama pixels
+OUTLINE = [(643, 194), (693, 168), (729, 185), (729, 270), (643, 270)]   # panorama pixels
 
 
 def main() -> None:

@@ -138,13 +138,15 @@ def test_dust_is_a_volume_lit_with_self_shadowing(three_seconds):
         assert (dust[..., :3] <= dust[..., 3:4] * 1.5 * collapse.dust_tint.max() + 1e-6).all()   # premultiplied
     # the shadows of the dust and the fragments on what lies behind them: black with the shadow's strength
     # as alpha in the Fragments pass (a shadow catcher), so they darken the ground beneath
-    late = passes[73]
-    shadow = (late["Depth"] >= 1e9) & (late["Fragments"][..., 3] > 0.02)
-    assert shadow.mean() > 0.01
-    assert np.median(np.abs(late["Fragments"][..., :3][shadow]).max(axis=-1)) < 1e-6
-    bare = shadow & (late["Dust"][..., 3] == 0)
-    darker = late["Combined"][..., :3][bare] < late["CleanPlate"][..., :3][bare]
-    assert bare.sum() > 20 and darker.all(axis=-1).mean() > 0.9
+    darker = []
+    for late in (passes[49], passes[73]):
+        shadow = (late["Depth"] >= 1e9) & (late["Fragments"][..., 3] > 0.02)
+        assert shadow.mean() > 0.01
+        assert np.median(np.abs(late["Fragments"][..., :3][shadow]).max(axis=-1)) < 1e-6
+        bare = shadow & (late["Dust"][..., 3] == 0)       # shadow no dust lies over
+        darker.append((late["Combined"][..., :3][bare] < late["CleanPlate"][..., :3][bare]).all(axis=-1))
+    darker = np.concatenate(darker)
+    assert len(darker) > 25 and darker.mean() > 0.9, (len(darker), darker.mean())
 
 
 def test_nothing_hangs_above_the_roof_in_mid_fall(three_seconds):
