@@ -12,6 +12,7 @@ from pathlib import Path
 from .backend.provenance.energy import DEFAULT_GRID_INTENSITY
 from .errors import GenVFXError
 from .backend.farm import DEFAULT_CHUNK
+from .models.fill.params import STRUCTURES
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -40,9 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     fill.add_argument("--source", help="exemplar image to take texture from instead of the plate")
     fill.add_argument("--proxy", type=float, default=1.0, choices=(0.25, 0.5, 1.0), help="resolution scale")
     fill.add_argument("--patch-size", type=int, help="embedded default: patch size in pixels (odd; default 7)")
-    fill.add_argument("--planes", action="store_const", const=True,
-                      help="embedded default, experimental: on a street seen in one-point perspective, fill the "
-                           "ground in its rectified plane so kerbs and paving courses continue")
+    fill.add_argument("--structure", choices=STRUCTURES,
+                      help="embedded default, on a street seen in one-point perspective: rays (default: each hole "
+                           "pixel from what its ray from the vanishing point shows either side, so kerbs and shop "
+                           "bands continue), planes (experimental: the ground by exemplars in its rectified plane) "
+                           "or none")
     generative = fill.add_argument_group("generative models", "For diffusers inpainting models (--model).")
     generative.add_argument("--prompt", help="what to paint into the hole (default: rubble, debris, dust)")
     generative.add_argument("--negative-prompt", help="what to keep out of it")

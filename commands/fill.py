@@ -14,7 +14,7 @@ from .progress import run_and_report
 
 
 #: Parameters sent only when given: each model has its own defaults.
-GIVEN_ONLY = ("patch_size", "planes", "prompt", "negative_prompt", "strength", "steps", "guidance")
+GIVEN_ONLY = ("patch_size", "structure", "prompt", "negative_prompt", "strength", "steps", "guidance")
 
 
 def job_params(args) -> dict:

@@ -223,7 +223,7 @@ def test_cli_puts_the_temporal_and_model_options_in_the_job():
     assert params("--hold") == {"temporal": "hold"}
     assert params("--temporal", "off") == {"temporal": "off"}
     assert params("--temporal", "carry") == {"temporal": "carry"}
-    assert params("--temporal", "off", "--planes") == {"temporal": "off", "planes": True}
+    assert params("--temporal", "off", "--structure", "planes") == {"temporal": "off", "structure": "planes"}
     assert params("--temporal", "off", "--prompt", "bricks", "--steps", "20") == {
         "temporal": "off", "prompt": "bricks", "steps": 20}
     with pytest.raises(SystemExit):
@@ -344,3 +344,19 @@ def test_carried_frames_computed_in_chunks_equal_one_run(tmp_path):
         assert run_job(chunked)["computed"] == chunk
     chunked.compute = []
     assert digest(run_job(chunked)) == whole
+
+
+def test_a_large_plate_has_its_flow_measured_shrunk_and_scaled_back():
+    # Beyond _FLOW_MAX_SIDE the flow is measured on shrunk greys; the field comes back in the
+    # plate's own pixels.
+    from genvfx.models.fill.temporal import _FLOW_MAX_SIDE, flow
+
+    width = _FLOW_MAX_SIDE + 200
+    photo = photo_linear("coffee", (width + 12, 320))
+    first, second = photo[:, 12:12 + width], photo[:, 4:4 + width]   # the camera pans: content moves 8 px right
+    hole = np.zeros(first.shape[:2], bool)
+    hole[120:200, 500:640] = True
+    field = flow(first, hole, second, hole)
+    assert np.median(field[..., 0]) == pytest.approx(8.0, abs=0.3)
+    assert np.abs(np.median(field[..., 1])) < 0.3
+    assert np.median(field[hole][:, 0]) == pytest.approx(8.0, abs=0.5)   # interpolated through the hole

@@ -23,7 +23,7 @@ from .patchmatch import fill
 GENERATOR_VERSION = f"{PATCHMATCH_VERSION}.{ADAPTERS_VERSION}"
 
 
-EMBEDDED_PARAMETERS = {"patch_size", "planes"}
+EMBEDDED_PARAMETERS = {"patch_size", "structure"}
 
 
 def _embedded_default(plate, mask, *, device: str, **params):

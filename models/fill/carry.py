@@ -40,7 +40,7 @@ import numpy as np
 
 from ..flow import consistent
 from .hole import hole as hole_of
-from .temporal import corners as pixel_corners, flow, passes, sample as sample_at
+from .temporal import corners as pixel_corners, flow_between, flow_grey, passes, sample as sample_at
 
 Loader = Callable[[int], tuple[np.ndarray, np.ndarray]]
 #: synthesise(frame, image, mask, on_step) -> image with the mask's pixels synthesised
@@ -72,11 +72,12 @@ class _Pair:
     forth: np.ndarray | None  # earlier -> later
 
 
-def _pair(plate_a, hole_a, plate_b, hole_b) -> _Pair:
+def _pair(grey_a, hole_a, grey_b, hole_b) -> _Pair:
+    """The pair from the frames' :func:`~.temporal.flow_grey` and holes."""
     if not (hole_a.any() or hole_b.any()):
         return _Pair(None, None, None)
-    back = flow(plate_b, hole_b, plate_a, hole_a)
-    forth = flow(plate_a, hole_a, plate_b, hole_b)
+    back = flow_between(grey_b, hole_b, grey_a, hole_a)
+    forth = flow_between(grey_a, hole_a, grey_b, hole_b)
     reach = 0.0
     for field, hole in ((back, hole_b), (forth, hole_a)):
         if hole.any():
@@ -190,9 +191,10 @@ def carry_shot(frames: list[int], todo, load: Loader, synthesise: Synthesiser, c
         plate, mask = load(number)
         hole = hole_of(mask)
         shot.append(_Frame(number, hole))
+        grey = flow_grey(plate, hole)
         if previous is not None:
-            pairs.append(_pair(previous[0], previous[1], plate, hole))
-        previous = (plate, hole)
+            pairs.append(_pair(previous[0], previous[1], grey, hole))
+        previous = (grey, hole)
         shot[-1].plate = plate  # cropped once both neighbouring pairs are known
         if index >= 1:
             _crop(shot[index - 1], pairs, index - 1)

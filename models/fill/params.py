@@ -12,6 +12,10 @@ from .temporal import DEFAULT_KEY_INTERVAL, DEFAULT_MODE
 
 _FRAME = re.compile(r"-?\d+")
 
+#: How the embedded default carries a street's structure across the hole (see
+#: :func:`genvfx.models.fill.patchmatch.fill`); the first is the default.
+STRUCTURES = ("rays", "planes", "none")
+
 
 def parse_key_frames(text: str | None) -> list[int]:
     """``"13, 1,25"`` → [1, 13, 25]: frame numbers separated by commas (spaces and empty

@@ -61,10 +61,12 @@ import numpy as np
 from ...errors import BadInput
 from ..runtime import one_thread, torch_device
 from . import structure as planar
+from .params import STRUCTURES
+from .rays import fill_along_rays
 from .hole import hole as hole_of
 
 #: Bump whenever the output for the same inputs changes (it is part of the cache key).
-GENERATOR_VERSION = "4"  # 4: the same bytes whatever the number of threads
+GENERATOR_VERSION = "5"  # 5: streets filled along their vanishing rays
 
 # Tuning. Kept together so a change here reminds one to bump GENERATOR_VERSION.
 _PCA_DIMS_MAX = 24          # descriptor length, at most
@@ -95,7 +97,7 @@ _PART_STEPS = 20            # progress steps per plane when the planes are fille
 
 def fill(plate: np.ndarray, mask: np.ndarray, *, seed: int = 0, source: np.ndarray | None = None,
          device: str = "auto", patch_size: int = 7,
-         on_step: Callable[[int, int], None] | None = None, planes: bool = False) -> dict[str, np.ndarray]:
+         on_step: Callable[[int, int], None] | None = None, structure: str = STRUCTURES[0]) -> dict[str, np.ndarray]:
     """Fill the masked part of ``plate`` with texture taken from the rest of it (or from ``source``).
 
     plate: H×W×4 float32 scene-linear premultiplied RGBA (values may exceed 1.0, HDR).
@@ -106,29 +108,36 @@ def fill(plate: np.ndarray, mask: np.ndarray, *, seed: int = 0, source: np.ndarr
     patch_size: odd patch side in pixels (3 or more).
     on_step(step, of): called after each step (steps 1..of), so the caller can show progress
         and cancel by raising; the exception propagates.
-    planes: (experimental, off by default) with the plate as the source, look for a street's
-        vanishing point and ground plane (:mod:`.structure`) and fill the ground's part of the
-        hole in its rectified space, from the ground near the hole, then the rest with the plain
-        fill; where no structure is found (a photograph of grass) the plain fill. On the rendered
-        truth shots it continues kerbs and road across the hole but is not yet better on every
-        shot (issue 19), hence off; rectifying the facades as well made collages.
+    structure: with the plate as the source, how a street's structure is carried across the
+        hole. The plate's vanishing point is looked for (:mod:`.structure`); where one is
+        found, ``rays`` (the default) fills each hole pixel from what its ray from that point
+        shows either side of the hole (:mod:`.rays`), so kerbs, shop bands and window rows
+        continue at their slope; ``planes`` (experimental) fills the ground's part of the
+        hole by exemplars in its rectified space, then the rest with the plain fill;
+        ``none`` never looks. Where no vanishing point is found (a photograph of grass), or
+        with a ``source``, the plain fill.
 
     Returns ``{"Combined": H×W×4 (the plate, hole filled; pixels outside the hole are the
     plate's own bits), "Fill": Combined × mask (alpha = mask where the plate is opaque),
     "Mask": H×W float32}``.
     """
     plate, mask, source = _check_inputs(plate, mask, source, patch_size)
+    if structure not in STRUCTURES:
+        raise BadInput(f"Unknown structure '{structure}'", f"Use one of: {', '.join(STRUCTURES)}.")
     hole = hole_of(mask)
     combined = plate.copy()
     if source is None and hole.any():
         _require_whole_source_patch(hole, patch_size)
     if hole.any():
-        dev = torch_device(device)
-        found = planar.find(plate, hole) if planes and source is None else None
-        if found is not None:
-            _fill_planes(combined, hole, found, int(seed), dev, int(patch_size), on_step)
+        found = planar.find(plate, hole) if structure != "none" and source is None else None
+        if found is not None and structure == "rays":  # numpy and OpenCV: no torch needed
+            combined = fill_along_rays(plate, hole, found.vanishing_point)
+            if on_step is not None:
+                on_step(1, 1)
+        elif found is not None:
+            _fill_planes(combined, hole, found, int(seed), torch_device(device), int(patch_size), on_step)
         else:
-            filled = _complete(plate, hole, source, int(seed), dev, int(patch_size), on_step)
+            filled = _complete(plate, hole, source, int(seed), torch_device(device), int(patch_size), on_step)
             combined[hole] = filled[hole]
     elif on_step is not None:
         on_step(1, 1)

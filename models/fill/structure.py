@@ -39,6 +39,7 @@ GROUND, LEFT, RIGHT = 1, 2, 3
 PLANE_NAMES = {GROUND: "ground", LEFT: "left facade", RIGHT: "right facade"}
 
 # Tuning (a change here changes pixels: bump patchmatch.GENERATOR_VERSION).
+_LSD_MAX_SIDE = 1024        # larger plates are shrunk by a whole factor for the segments (LSD's time)
 _MIN_SEGMENT = 0.02         # segments shorter than this × the frame's diagonal are ignored (at least 8 px)
 _AXIS_TOLERANCE = 4.0       # degrees from vertical / horizontal that count as vertical / horizontal
 _VP_CANDIDATES = 80         # longest oblique segments whose pair intersections are tried
@@ -73,8 +74,15 @@ class Rectified:
     targets: np.ndarray        # image pixels (flat indices) this plane fills
 
 
-def _display_gray(plate: np.ndarray) -> np.ndarray:
-    rgb = np.clip(plate[..., :3], 0.0, 1.0) ** (1 / 2.2)
+def _display_gray(plate: np.ndarray, shrink: int = 1) -> np.ndarray:
+    """8-bit display-encoded luminance, ``shrink`` times smaller (area mean of the linear plate)."""
+    import cv2
+
+    rgb = np.ascontiguousarray(plate[..., :3], dtype=np.float32)
+    if shrink > 1:
+        height, width = rgb.shape[:2]
+        rgb = cv2.resize(rgb, (round(width / shrink), round(height / shrink)), interpolation=cv2.INTER_AREA)
+    rgb = np.clip(rgb, 0.0, 1.0) ** (1 / 2.2)
     luma = rgb @ np.array([0.2126, 0.7152, 0.0722], np.float32)
     return (luma * 255 + 0.5).astype(np.uint8)
 
@@ -85,10 +93,14 @@ def segments(plate: np.ndarray, hole: np.ndarray) -> np.ndarray:
 
     height, width = hole.shape
     lsd = cv2.createLineSegmentDetector(cv2.LSD_REFINE_STD)
-    found = lsd.detect(_display_gray(plate))[0]
+    shrink = max(1, math.ceil(max(height, width) / _LSD_MAX_SIDE))
+    gray = _display_gray(plate, shrink)
+    found = lsd.detect(gray)[0]
     if found is None:
         return np.zeros((0, 4), np.float64)
     lines = found.reshape(-1, 4).astype(np.float64)
+    if shrink > 1:  # back to the plate's pixels (centres of the shrunk pixels)
+        lines = (lines + 0.5) * np.array([width / gray.shape[1], height / gray.shape[0]] * 2) - 0.5
     near = cv2.dilate(hole.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
     keep = np.ones(len(lines), bool)
     for t in (0.0, 0.25, 0.5, 0.75, 1.0):
@@ -110,13 +122,14 @@ def _axis_classes(lines: np.ndarray):
 
 def _pointing(lines: np.ndarray, point: np.ndarray) -> np.ndarray:
     """Which segments point at ``point`` (x, y): their direction within the tolerance of the
-    direction from their midpoint to it, and the point not on the segment itself."""
+    direction from their midpoint to it, and the point not on the segment itself. ``point``
+    may be P×2: then P×N, a row per point."""
     mid = (lines[:, :2] + lines[:, 2:]) / 2
     d = lines[:, 2:] - lines[:, :2]
     length = np.hypot(d[:, 0], d[:, 1])
-    to = point[None, :] - mid
-    dist = np.hypot(to[:, 0], to[:, 1])
-    sin = np.abs(d[:, 0] * to[:, 1] - d[:, 1] * to[:, 0]) / np.maximum(length * dist, 1e-9)
+    to = np.asarray(point)[..., None, :] - mid
+    dist = np.hypot(to[..., 0], to[..., 1])
+    sin = np.abs(d[:, 0] * to[..., 1] - d[:, 1] * to[..., 0]) / np.maximum(length * dist, 1e-9)
     tol = np.maximum(np.sin(np.radians(_VP_TOLERANCE)), 1.5 / np.maximum(length / 2, 1e-9))
     return (sin < tol) & (dist > 0.6 * length)
 
@@ -143,10 +156,12 @@ def vanishing_point(lines: np.ndarray, width: int, height: int):
             continue
         xy = points[ok, :2] / points[ok, 2:3]
         inside = ((xy[:, 0] > -width) & (xy[:, 0] < 2 * width) & (xy[:, 1] > -height) & (xy[:, 1] < 2 * height))
-        for point in xy[inside]:
-            score = float(length[_pointing(obl, point)].sum())
-            if score > best_score:
-                best, best_score = point, score
+        if not inside.any():
+            continue
+        scores = np.where(_pointing(obl, xy[inside]), length, 0.0).sum(axis=1)
+        top = int(np.argmax(scores))
+        if scores[top] > best_score:
+            best, best_score = xy[inside][top], float(scores[top])
     if best is None:
         return None
     inl = _pointing(obl, best)

@@ -49,7 +49,7 @@ from ..flow import consistent, dis_flow, grey8
 from .hole import hole as hole_of
 
 #: Part of the fill generator's version (and so of the cache key): bump when output changes.
-TEMPORAL_VERSION = "1"
+TEMPORAL_VERSION = "2"  # 2: plates over 1024 px have their flow measured shrunk
 
 MODES = ("propagate", "carry", "hold", "off")
 #: What a shot gets unless told otherwise: on rendered truth (benchmarks/eval_fill_truth.py,
@@ -60,6 +60,7 @@ PARAM_NAMES = ("temporal", "key_interval", "key_frames")
 
 _SYNTH_CONFIDENCE = 0.02  # confidence of re-synthesised pixels (propagated ones have 1)
 _FLOW_MARGIN = 6          # px around a hole whose measured flow is not trusted
+_FLOW_MAX_SIDE = 1024     # larger plates have their flow measured shrunk by a whole factor
 
 
 @dataclass(frozen=True)
@@ -172,11 +173,43 @@ def _dilate(hole: np.ndarray, radius: int) -> np.ndarray:
 def flow(plate_from: np.ndarray, hole_from: np.ndarray, plate_to: np.ndarray, hole_to: np.ndarray) -> np.ndarray:
     """H×W×2 (x, y) displacement taking each pixel of ``plate_from`` to where it is in
     ``plate_to``, measured outside the holes and interpolated through them."""
+    return flow_between(flow_grey(plate_from, hole_from), hole_from, flow_grey(plate_to, hole_to), hole_to)
+
+
+def flow_grey(plate: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """What :func:`flow_between` measures a plate by: its 8-bit grey with the hole smoothly
+    filled (so the hole's edge shows no step). Computed once per frame by callers that
+    measure a frame against both its neighbours."""
+    grey = pull_push(grey8(plate)[..., None].astype(np.float32), ~hole)[..., 0]
+    return np.clip(grey + 0.5, 0, 255).astype(np.uint8)
+
+
+def flow_between(grey_from: np.ndarray, hole_from: np.ndarray, grey_to: np.ndarray, hole_to: np.ndarray) -> np.ndarray:
+    """:func:`flow` from the frames' :func:`flow_grey`. Plates larger than
+    ``_FLOW_MAX_SIDE`` are measured, and the field interpolated through the holes, shrunk by
+    a whole factor (a shrunk pixel is hole where any of its pixels is), then the field is
+    scaled back: the field inside the hole is an interpolation anyway, and DIS's time falls
+    with the area."""
+    import cv2
+
+    height, width = hole_from.shape
+    shrink = max(1, -(-max(height, width) // _FLOW_MAX_SIDE))
+    if shrink == 1:
+        return _flow_through(grey_from, hole_from, grey_to, hole_to)
+    small = (round(width / shrink), round(height / shrink))
+
+    def down(grey, hole):
+        return (cv2.resize(grey, small, interpolation=cv2.INTER_AREA),
+                cv2.resize(hole.astype(np.float32), small, interpolation=cv2.INTER_AREA) > 0)
+
+    field = _flow_through(*down(grey_from, hole_from), *down(grey_to, hole_to))
+    field = cv2.resize(field, (width, height), interpolation=cv2.INTER_LINEAR)
+    return field * np.float32([width / small[0], height / small[1]])
+
+
+def _flow_through(grey_from, hole_from, grey_to, hole_to) -> np.ndarray:
     near_from, near_to = _dilate(hole_from, _FLOW_MARGIN), _dilate(hole_to, _FLOW_MARGIN)
-    grey_from = pull_push(grey8(plate_from)[..., None].astype(np.float32), ~hole_from)[..., 0]
-    grey_to = pull_push(grey8(plate_to)[..., None].astype(np.float32), ~hole_to)[..., 0]
-    field = dis_flow(np.clip(grey_from + 0.5, 0, 255).astype(np.uint8),
-                     np.clip(grey_to + 0.5, 0, 255).astype(np.uint8))
+    field = dis_flow(grey_from, grey_to)
     height, width = hole_from.shape
     ys, xs = np.mgrid[0:height, 0:width]
     lands_x = np.clip(np.rint(xs + field[..., 0]), 0, width - 1).astype(np.int64)

@@ -1,0 +1,130 @@
+"""Debris Fill along the vanishing rays of a street.
+
+In a street seen in one-point perspective the lines that run along the street (kerb, the
+pavement's edges, the shopfront's base, the fascia, window rows, road markings) all meet
+at the vanishing point, so each ray from that point stays on one such line: what the hole
+hides on a ray is what the ray shows either side of the hole. Each hole pixel is therefore
+filled from the known pixels on its own ray, on both sides: the median of the known
+samples in the first :data:`_SAMPLES` steps beyond the hole each way (a thin mullion or a stray
+highlight at the hole's edge does not streak across), blended by distance, so a kerb or a
+shop band that enters the hole on one side leaves it on the other, at the right slope.
+
+What runs across the rays (mullions, paving joints) is not continued; the result is the
+hole's structure, smooth along the rays. Where neither side of a ray has a known pixel
+(both run out of the frame), the hole is closed by a smooth interpolation of what is around.
+
+numpy and OpenCV only; the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .temporal import pull_push
+
+_SAMPLES = 9            # steps along the ray sampled beyond each side of the hole
+_STEP = 1.0 / 300.0     # the step along a ray, × the frame's diagonal (at least one pixel)
+_CONTRAST = (0.1, 0.3)  # display-encoded difference of the two sides: below, blended by distance; above, ...
+_SWITCH = 0.1           # ... a switch at the middle, eased over this × the chord each side
+_MARGIN = 1             # known pixels this close to the hole are not taken (the mask's soft edge)
+
+
+def fill_along_rays(plate: np.ndarray, hole: np.ndarray, vanishing_point: tuple[float, float]) -> np.ndarray:
+    """``plate`` (H×W×C float32) with its ``hole`` pixels (H×W bool) filled along the rays
+    from ``vanishing_point`` (x, y in pixels; may lie outside the frame, not in the hole)."""
+    import cv2
+
+    out = plate.copy()
+    if not hole.any():
+        return out
+    height, width = hole.shape
+    size = 2 * _MARGIN + 1
+    known = ~(cv2.dilate(hole.astype(np.uint8), np.ones((size, size), np.uint8)) > 0)
+    ys, xs = np.nonzero(hole)
+    direction = np.stack([xs - vanishing_point[0], ys - vanishing_point[1]], -1).astype(np.float64)
+    direction /= np.maximum(np.linalg.norm(direction, axis=-1, keepdims=True), 1e-9)
+    step = max(1.0, math.hypot(width, height) * _STEP)
+    distance = cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    outward = _ray_side(plate, known, distance, ys, xs, direction * step)
+    inward = _ray_side(plate, known, distance, ys, xs, -direction * step)
+    (t_out, c_out), (t_in, c_in) = outward, inward
+    has_out, has_in = np.isfinite(t_out), np.isfinite(t_in)
+    both = has_out & has_in
+    weight = np.where(both, _blend(t_out, t_in, c_out, c_in), has_out.astype(np.float64))
+    values = c_out * weight[:, None] + c_in * (1.0 - weight[:, None])
+    values = np.where(has_out[:, None] & ~has_in[:, None], c_out, values)
+    values = np.where(has_in[:, None] & ~has_out[:, None], c_in, values)
+    reached = has_out | has_in
+    out[ys[reached], xs[reached]] = values[reached].astype(out.dtype)
+    if not reached.all():
+        rest = np.zeros_like(hole)
+        rest[ys[~reached], xs[~reached]] = True
+        smooth = pull_push(out, ~rest)
+        out[rest] = smooth[rest]
+    return out
+
+
+def _blend(t_out, t_in, c_out, c_in):
+    """The weight of the outward side: by distance (the nearer side weighs more), eased into a
+    switch where the two sides are different materials (a red fascia one side, a blue one the
+    other: their blend is a colour neither shows), sharper the more they differ."""
+    linear = t_in / np.maximum(t_out + t_in, 1e-9)
+    encode = lambda c: np.clip(c[:, :3], 0.0, 1.0) ** (1 / 2.2)  # noqa: E731
+    contrast = np.abs(encode(c_out) - encode(c_in)).max(axis=1)
+    half = np.interp(contrast, _CONTRAST, (0.5, _SWITCH))
+    return np.clip((linear - 0.5) / (2.0 * half) + 0.5, 0.0, 1.0)
+
+
+def _ray_side(plate, known, distance, ys, xs, delta):
+    """Marching from each hole pixel by ``delta`` per step: the distance (steps) to the first
+    known sample (inf: none before the frame's edge) and the median of the known samples
+    among the :data:`_SAMPLES` steps from there. Across the hole the march jumps by
+    ``distance`` (each hole pixel's distance to the nearest known pixel: no known pixel can
+    lie closer), so it reaches the far side in a few steps."""
+    height, width = known.shape
+    n = len(ys)
+    first = np.full(n, np.inf, np.float32)
+    travelled = np.zeros(n, np.float32)                   # in steps
+    length = float(np.hypot(delta[0, 0], delta[0, 1])) if n else 1.0
+    x0, y0 = xs.astype(np.float32), ys.astype(np.float32)
+    dx, dy = delta[:, 0].astype(np.float32), delta[:, 1].astype(np.float32)
+    active = np.arange(n)
+    while len(active):
+        x = x0[active] + travelled[active] * dx[active]
+        y = y0[active] + travelled[active] * dy[active]
+        xi = np.clip(np.rint(x), 0, width - 1).astype(np.int64)
+        yi = np.clip(np.rint(y), 0, height - 1).astype(np.int64)
+        travelled[active] += np.maximum(np.floor(distance[yi, xi] / length), 1.0)
+        x = x0[active] + travelled[active] * dx[active]
+        y = y0[active] + travelled[active] * dy[active]
+        inside = _inside(x, y, width, height)
+        hit = inside & known[np.clip(np.rint(y), 0, height - 1).astype(np.int64),
+                             np.clip(np.rint(x), 0, width - 1).astype(np.int64)]
+        first[active[hit]] = travelled[active[hit]]
+        active = active[inside & ~hit]
+    found = np.flatnonzero(np.isfinite(first))
+    steps = first[found, None] + np.arange(_SAMPLES, dtype=np.float32)[None, :]
+    x = x0[found, None] + steps * dx[found, None]
+    y = y0[found, None] + steps * dy[found, None]
+    xi = np.clip(np.rint(x), 0, width - 1).astype(np.int64)
+    yi = np.clip(np.rint(y), 0, height - 1).astype(np.int64)
+    usable = _inside(x, y, width, height) & known[yi, xi]
+    values = np.zeros((n, plate.shape[2]), np.float32)
+    values[found] = _median_where(plate[yi, xi], usable)
+    return first, values
+
+
+def _inside(x, y, width, height):
+    return (x >= -0.5) & (x <= width - 0.5) & (y >= -0.5) & (y <= height - 0.5)
+
+
+def _median_where(samples: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """Per row of ``samples`` (N×K×C), the median of its usable samples, per channel (the
+    first sample is always usable)."""
+    count = usable.sum(axis=1)
+    rows = np.arange(len(count))
+    ordered = np.sort(np.where(usable[..., None], samples, np.inf), axis=1)
+    low, high = (count - 1) // 2, count // 2
+    return (0.5 * (ordered[rows, low] + ordered[rows, high])).astype(np.float32)
