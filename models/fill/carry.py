@@ -2,7 +2,10 @@
 
 Every hole pixel of every frame gets exactly one *source*: a position in one frame of the
 shot, followed there along the (hole-completed) optical flow of
-:func:`~genvfx.models.fill.temporal.flow`, and sampled once from that frame:
+:func:`~genvfx.models.fill.temporal.flow` (on a street, each plane's part of it near the
+hole is that plane's homography, :func:`~genvfx.models.fill.structure.planar_motion`, so
+what is carried through the hole moves as the ground or the facade it lies on), and
+sampled once from that frame:
 
 * **Revealed background.** Followed backward frame by frame (``q = p + flow(t→t−1)(p)``,
   forward/backward consistent, inside the frame) a hole pixel may land outside the
@@ -39,6 +42,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..flow import consistent
+from . import structure as planar
 from .hole import hole as hole_of
 from .temporal import corners as pixel_corners, flow_between, flow_grey, passes, sample as sample_at
 
@@ -72,12 +76,17 @@ class _Pair:
     forth: np.ndarray | None  # earlier -> later
 
 
-def _pair(grey_a, hole_a, grey_b, hole_b) -> _Pair:
-    """The pair from the frames' :func:`~.temporal.flow_grey` and holes."""
+def _pair(grey_a, hole_a, planes_a, grey_b, hole_b, planes_b) -> _Pair:
+    """The pair from the frames' :func:`~.temporal.flow_grey`, holes and planes (the street's
+    plane labels, or None: then the flow through the hole is the smooth interpolation)."""
     if not (hole_a.any() or hole_b.any()):
         return _Pair(None, None, None)
     back = flow_between(grey_b, hole_b, grey_a, hole_a)
     forth = flow_between(grey_a, hole_a, grey_b, hole_b)
+    if planes_b is not None:
+        back = planar.planar_motion(back, hole_b, planes_b)
+    if planes_a is not None:
+        forth = planar.planar_motion(forth, hole_a, planes_a)
     reach = 0.0
     for field, hole in ((back, hole_b), (forth, hole_a)):
         if hole.any():
@@ -192,9 +201,11 @@ def carry_shot(frames: list[int], todo, load: Loader, synthesise: Synthesiser, c
         hole = hole_of(mask)
         shot.append(_Frame(number, hole))
         grey = flow_grey(plate, hole)
+        found = planar.find(plate, hole) if hole.any() else None
+        planes = None if found is None else found.labels
         if previous is not None:
-            pairs.append(_pair(previous[0], previous[1], grey, hole))
-        previous = (grey, hole)
+            pairs.append(_pair(*previous, grey, hole, planes))
+        previous = (grey, hole, planes)
         shot[-1].plate = plate  # cropped once both neighbouring pairs are known
         if index >= 1:
             _crop(shot[index - 1], pairs, index - 1)

@@ -66,7 +66,7 @@ from .rays import fill_along_rays
 from .hole import hole as hole_of
 
 #: Bump whenever the output for the same inputs changes (it is part of the cache key).
-GENERATOR_VERSION = "5"  # 5: streets filled along their vanishing rays
+GENERATOR_VERSION = "6"  # 5: streets filled along their vanishing rays; 6: with the facades' vertical lines
 
 # Tuning. Kept together so a change here reminds one to bump GENERATOR_VERSION.
 _PCA_DIMS_MAX = 24          # descriptor length, at most
@@ -131,7 +131,7 @@ def fill(plate: np.ndarray, mask: np.ndarray, *, seed: int = 0, source: np.ndarr
     if hole.any():
         found = planar.find(plate, hole) if structure != "none" and source is None else None
         if found is not None and structure == "rays":  # numpy and OpenCV: no torch needed
-            combined = fill_along_rays(plate, hole, found.vanishing_point)
+            combined = fill_along_rays(plate, hole, found.vanishing_point, facade=found.labels != planar.GROUND)
             if on_step is not None:
                 on_step(1, 1)
         elif found is not None:

@@ -9,8 +9,11 @@ samples in the first :data:`_SAMPLES` steps beyond the hole each way (a thin mul
 highlight at the hole's edge does not streak across), blended by distance, so a kerb or a
 shop band that enters the hole on one side leaves it on the other, at the right slope.
 
-What runs across the rays (mullions, paving joints) is not continued; the result is the
-hole's structure, smooth along the rays. Where neither side of a ray has a known pixel
+What runs across the rays is not carried by them. On a facade (seen by a level camera)
+that is mostly vertical lines (mullions, pillars, window edges), so there the detail the
+facade shows just above or below the hole in each column is carried down or up the column,
+as far as the ray fill stays the same material. Paving joints are not continued: the
+ground is smooth along the rays. Where neither side of a ray has a known pixel
 (both run out of the frame), the hole is closed by a smooth interpolation of what is around.
 
 numpy and OpenCV only; the same inputs give the same bytes.
@@ -28,12 +31,17 @@ _SAMPLES = 9            # steps along the ray sampled beyond each side of the ho
 _STEP = 1.0 / 300.0     # the step along a ray, × the frame's diagonal (at least one pixel)
 _CONTRAST = (0.1, 0.3)  # display-encoded difference of the two sides: below, blended by distance; above, ...
 _SWITCH = 0.1           # ... a switch at the middle, eased over this × the chord each side
+_DETAIL_ROWS = 3        # known facade rows beyond the hole's edge a column's vertical detail is taken from
+_DETAIL_LIKENESS = 0.08 # display-encoded: the detail fades as the ray fill differs from its source's by this
 _MARGIN = 1             # known pixels this close to the hole are not taken (the mask's soft edge)
 
 
-def fill_along_rays(plate: np.ndarray, hole: np.ndarray, vanishing_point: tuple[float, float]) -> np.ndarray:
+def fill_along_rays(plate: np.ndarray, hole: np.ndarray, vanishing_point: tuple[float, float],
+                    facade: np.ndarray | None = None) -> np.ndarray:
     """``plate`` (H×W×C float32) with its ``hole`` pixels (H×W bool) filled along the rays
-    from ``vanishing_point`` (x, y in pixels; may lie outside the frame, not in the hole)."""
+    from ``vanishing_point`` (x, y in pixels; may lie outside the frame, not in the hole).
+    ``facade`` (H×W bool, optional): where the plate is a facade, whose vertical lines
+    (mullions, pillars) are carried down or up into the hole (:func:`_vertical_detail`)."""
     import cv2
 
     out = plate.copy()
@@ -58,12 +66,69 @@ def fill_along_rays(plate: np.ndarray, hole: np.ndarray, vanishing_point: tuple[
     values = np.where(has_in[:, None] & ~has_out[:, None], c_in, values)
     reached = has_out | has_in
     out[ys[reached], xs[reached]] = values[reached].astype(out.dtype)
+    if facade is not None:
+        _vertical_detail(out, plate, hole, known, facade, vanishing_point, step)
     if not reached.all():
         rest = np.zeros_like(hole)
         rest[ys[~reached], xs[~reached]] = True
         smooth = pull_push(out, ~rest)
         out[rest] = smooth[rest]
     return out
+
+
+def _vertical_detail(out, plate, hole, known, facade, vanishing_point, step):
+    """Add to ``out``'s facade hole pixels the vertical lines the facade shows just above (or
+    below) the hole in their column. On a facade seen by a level camera, mullions, pillars
+    and window edges are vertical in the image and run the height of their band, while the
+    rays only carry what runs along the street. So per column, the detail of the few known
+    facade pixels beyond the hole's edge (the plate less its median along the ray, what the
+    rays cannot give) is added down the column, weighed by how alike the ray fill there is to
+    the ray-smoothed value at the source (same band: the glass; another band, the shop's
+    base, gets none). Of the two sides, the one weighing more."""
+    height, width = hole.shape
+    columns = np.flatnonzero((hole & facade).any(axis=0))
+    if not len(columns):
+        return
+    in_column = hole[:, columns]
+    edges = (np.argmax(in_column, axis=0), height - 1 - np.argmax(in_column[::-1], axis=0))
+    ys, xs = np.nonzero(hole & facade)
+    slot = np.searchsorted(columns, xs)
+    best = np.zeros(len(ys), np.float32)
+    detail = np.zeros((len(ys), plate.shape[2]), np.float32)
+    encode = lambda c: np.clip(c[..., :3], 0.0, 1.0) ** (1 / 2.2)  # noqa: E731
+    for side, edge in zip((-1, 1), edges):
+        rows = edge[:, None] + side * np.arange(1, _DETAIL_ROWS + 1)[None, :]
+        inside = (rows >= 0) & (rows < height)
+        rows = np.clip(rows, 0, height - 1)
+        cols = np.broadcast_to(columns[:, None], rows.shape)
+        usable = inside & known[rows, cols] & facade[rows, cols]
+        smooth = np.zeros(rows.shape + (plate.shape[2],), np.float32)
+        smooth[usable] = _along_ray(plate, known, rows[usable], cols[usable], vanishing_point, step)
+        any_usable = usable.any(axis=1)
+        residual = _median_where(plate[rows, cols] - smooth, usable)
+        reference = _median_where(smooth, usable)
+        difference = np.abs(encode(out[ys, xs]) - encode(reference[slot])).max(axis=1)
+        weight = np.where(any_usable[slot], np.exp(-(difference / _DETAIL_LIKENESS) ** 2), 0.0)
+        better = weight > best
+        best[better] = weight[better]
+        detail[better] = residual[slot[better]]
+    out[ys, xs] = out[ys, xs] + detail * best[:, None]
+
+
+def _along_ray(plate, known, ys, xs, vanishing_point, step):
+    """The median of the known samples within :data:`_SAMPLES` steps either way along the
+    ray through each point: the plate smoothed along the rays."""
+    height, width = known.shape
+    direction = np.stack([xs - vanishing_point[0], ys - vanishing_point[1]], -1).astype(np.float64)
+    direction /= np.maximum(np.linalg.norm(direction, axis=-1, keepdims=True), 1e-9)
+    t = np.arange(-_SAMPLES, _SAMPLES + 1) * step
+    x = xs[:, None] + t[None, :] * direction[:, :1]
+    y = ys[:, None] + t[None, :] * direction[:, 1:]
+    xi = np.clip(np.rint(x), 0, width - 1).astype(np.int64)
+    yi = np.clip(np.rint(y), 0, height - 1).astype(np.int64)
+    usable = _inside(x, y, width, height) & known[yi, xi]
+    usable[:, _SAMPLES] = True  # the point itself is known
+    return _median_where(plate[yi, xi], usable)
 
 
 def _blend(t_out, t_in, c_out, c_in):

@@ -52,6 +52,12 @@ _ANGLE_BINS = 180           # directions below the vanishing point, for the plan
 _WINDOW_SPREAD = 1.5        # a plane's search window: its hole's extent plus this × that extent each side
 _WINDOW_MARGIN = 4          # ... plus this many patches
 _WINDOW_MAX_AREA = 1.0      # ... at most this × the frame's area
+_MOTION_NEAR = 6            # px around the hole whose measured flow is not trusted (as the flow's own margin)
+_MOTION_RING = 0.15         # the ring a plane's homography is fitted on: this × the frame's long side ...
+_MOTION_RING_MIN = 12       # ... and at least this many px beyond the hole
+_MOTION_MIN_SAMPLES = 50    # ring pixels a plane needs ...
+_MOTION_MAX_SAMPLES = 5000  # ... (subsampled to at most this many) ...
+_MOTION_MIN_INLIERS = 0.5   # ... and this share of them explained by its homography
 _MAX_STRETCH = 3.0          # a plane takes the hole pixels its rectification stretches at most this much
 
 
@@ -377,3 +383,47 @@ def unrectify(rect: Rectified, filled: np.ndarray, width: int) -> np.ndarray:
     out = cv2.remap(filled, map_x.reshape(rows, cols), map_y.reshape(rows, cols), cv2.INTER_LINEAR,
                     borderMode=cv2.BORDER_REPLICATE)
     return out.reshape(rows * cols, filled.shape[2])[:n]
+
+
+# --------------------------------------------------------------------------- motion
+
+
+def planar_motion(field: np.ndarray, hole: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """An optical flow ``field`` (H×W×2, measured outside ``hole`` and interpolated through
+    it) with, near the hole, each plane's part replaced by that plane's homography: fitted
+    (RANSAC) to the measured flow on a ring of the plane around the hole. A plane moves by
+    a homography whatever the camera does, while the smooth interpolation through the hole
+    blends the ground's motion with the facade's and bends a facade's vertical lines as it
+    carries them along a trucking shot. A plane with too little ring, or whose ring the
+    homography does not explain, keeps the interpolation."""
+    import cv2
+
+    height, width = hole.shape
+    if not hole.any():
+        return field
+    reach = max(_MOTION_RING_MIN, int(_MOTION_RING * max(height, width)))
+    near = cv2.dilate(hole.astype(np.uint8), _disc(_MOTION_NEAR)) > 0
+    ring = (cv2.dilate(hole.astype(np.uint8), _disc(reach)) > 0) & ~near
+    region = cv2.dilate(hole.astype(np.uint8), _disc(_MOTION_NEAR + 2)) > 0
+    threshold = max(1.0, math.hypot(width, height) / 300.0)
+    out = field.copy()
+    for plane in np.unique(labels[region]):
+        ys, xs = np.nonzero(ring & (labels == plane))
+        if len(ys) < _MOTION_MIN_SAMPLES:
+            continue
+        stride = max(1, len(ys) // _MOTION_MAX_SAMPLES)
+        ys, xs = ys[::stride], xs[::stride]
+        source = np.stack([xs, ys], -1).astype(np.float32)
+        homography, inliers = cv2.findHomography(source, source + field[ys, xs], cv2.RANSAC, threshold)
+        if homography is None or inliers.mean() < _MOTION_MIN_INLIERS:
+            continue
+        ty, tx = np.nonzero(region & (labels == plane))
+        points = np.stack([tx, ty, np.ones(len(tx))], -1) @ homography.T
+        out[ty, tx] = (points[:, :2] / points[:, 2:3] - np.stack([tx, ty], -1)).astype(np.float32)
+    return out
+
+
+def _disc(radius: int):
+    import cv2
+
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
