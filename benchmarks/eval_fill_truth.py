@@ -26,6 +26,8 @@ output equals the plate bit for bit outside the mask. s/frame is wall time here.
 
 A contact sheet per shot goes to ``--out``: for two or three frames, plate (hole in
 red), mask, Telea, fill off, fill propagate, fill carry, truth; and a zoom on the hole at 2x.
+``--docs DIR`` also writes the zoom with plate, Telea, the default and truth alone (the
+README's pictures, ``docs/fill_truth/``).
 """
 
 from __future__ import annotations
@@ -164,13 +166,19 @@ def outside_exact(outs, shot) -> bool:
 
 # ------------------------------------------------------------------------- pictures
 
-def contact_sheet(path: Path, shot, results: dict, name: str):
+#: the sheets' columns (label, method): every method, and the README's pictures (``--docs``)
+COLUMNS = [("plate", None), ("mask", None), ("Telea", "telea"), ("fill off", "fill off"),
+           ("fill propagate", "fill propagate"), ("fill carry", "fill carry"), ("truth", None)]
+DOCS_COLUMNS = [("plate", None), ("OpenCV Telea", "telea"), ("Debris Fill", "fill carry"), ("truth", None)]
+
+
+def contact_sheet(path: Path, shot, results: dict, name: str, columns=COLUMNS, whole: bool = True):
+    """``path`` (and ``<stem>_zoom.png``, the hole at 2x) with a row per picked frame;
+    ``whole=False``: the zoom alone, written to ``path``."""
     import cv2
 
     n = len(shot["frames"])
     picks = sorted({0, n // 2, n - 1}) if n > 8 else [0, n - 1]
-    columns = [("plate", None), ("mask", None), ("Telea", "telea"), ("fill off", "fill off"),
-               ("fill propagate", "fill propagate"), ("fill carry", "fill carry"), ("truth", None)]
     ys, xs = np.nonzero(np.any([shot["holes"][i] for i in picks], axis=0))
     h, w = shot["holes"][0].shape
     pad = 16
@@ -201,7 +209,8 @@ def contact_sheet(path: Path, shot, results: dict, name: str):
         return bar
 
     gap = 2
-    for suffix, crop, scale in (("", None, 1), ("_zoom", (y0, y1, x0, x1), 2)):
+    sheets = (("", None, 1), ("_zoom", (y0, y1, x0, x1), 2)) if whole else (("", (y0, y1, x0, x1), 2),)
+    for suffix, crop, scale in sheets:
         rows = []
         for i in picks:
             cells = []
@@ -219,12 +228,13 @@ def contact_sheet(path: Path, shot, results: dict, name: str):
         sheet = np.concatenate([label_row(rows[0].shape[1], [c[0] for c in columns], cell)] + rows, 0)
         cv2.putText(sheet, name, (sheet.shape[1] - 8 * len(name) - 4, 11), cv2.FONT_HERSHEY_SIMPLEX, 0.38,
                     (90, 90, 90), 1, cv2.LINE_AA)
-        cv2.imwrite(str(path.with_name(path.stem + suffix + ".png")), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(path.with_name(path.stem + suffix + path.suffix)), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR),
+                    [cv2.IMWRITE_JPEG_QUALITY, 90])
 
 
 # ------------------------------------------------------------------------- main
 
-def evaluate(folder: Path, out: Path, skip: set[str]) -> dict:
+def evaluate(folder: Path, out: Path, skip: set[str], docs: Path | None = None) -> dict:
     shot = load_shot(folder)
     name = folder.name
     results = {}
@@ -254,6 +264,9 @@ def evaluate(folder: Path, out: Path, skip: set[str]) -> dict:
               f"{'yes' if row['exact'] else 'NO'}")
     out.mkdir(parents=True, exist_ok=True)
     contact_sheet(out / f"{name}.png", shot, results, name)
+    if docs is not None:
+        docs.mkdir(parents=True, exist_ok=True)
+        contact_sheet(docs / f"{name}.jpg", shot, results, name, DOCS_COLUMNS, whole=False)
     return rows
 
 
@@ -268,14 +281,17 @@ def main() -> None:
     parser.add_argument("--skip-long", action="append", default=[], choices=METHODS,
                         help="leave a method out on shots longer than 8 frames (per-frame synthesis "
                              "is slow on a busy CPU)")
+    parser.add_argument("--docs", help="also write each shot's hole, zoomed, as plate | Telea | Debris Fill | "
+                                       "truth into this folder (the README's pictures: docs/fill_truth)")
     args = parser.parse_args()
     data, out = Path(args.data).resolve(), Path(args.out).resolve()
+    docs = Path(args.docs).resolve() if args.docs else None
     names = args.shots.split(",") if args.shots else sorted(p.parent.name for p in data.glob("*/shot.json"))
     table = {}
     for name in names:
         frames = len(json.loads((data / name / "shot.json").read_text())["frames"])
         skip = set(args.skip) | (set(args.skip_long) if frames > 8 else set())
-        table[name] = evaluate(data / name, out, skip)
+        table[name] = evaluate(data / name, out, skip, docs)
     if not table:
         print(f"no shots under {data}: run scripts/make_fill_truth.py first")
         return

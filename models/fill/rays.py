@@ -31,7 +31,7 @@ _SAMPLES = 9            # steps along the ray sampled beyond each side of the ho
 _STEP = 1.0 / 300.0     # the step along a ray, × the frame's diagonal (at least one pixel)
 _CONTRAST = (0.1, 0.3)  # display-encoded difference of the two sides: below, blended by distance; above, ...
 _SWITCH = 0.1           # ... a switch at the middle, eased over this × the chord each side
-_DETAIL_ROWS = 3        # known facade rows beyond the hole's edge a column's vertical detail is taken from
+_DETAIL_ROWS = 3        # rows above the hole's edge a column's vertical detail is taken from (where known)
 _DETAIL_LIKENESS = 0.08 # display-encoded: the detail fades as the ray fill differs from its source's by this
 _MARGIN = 1             # known pixels this close to the hole are not taken (the mask's soft edge)
 
@@ -77,42 +77,37 @@ def fill_along_rays(plate: np.ndarray, hole: np.ndarray, vanishing_point: tuple[
 
 
 def _vertical_detail(out, plate, hole, known, facade, vanishing_point, step):
-    """Add to ``out``'s facade hole pixels the vertical lines the facade shows just above (or
-    below) the hole in their column. On a facade seen by a level camera, mullions, pillars
+    """Add to ``out``'s facade hole pixels the vertical lines the facade shows just above the
+    hole in their column. On a facade seen by a level camera, mullions, pillars
     and window edges are vertical in the image and run the height of their band, while the
     rays only carry what runs along the street. So per column, the detail of the few known
     facade pixels beyond the hole's edge (the plate less its median along the ray, what the
     rays cannot give) is added down the column, weighed by how alike the ray fill there is to
     the ray-smoothed value at the source (same band: the glass; another band, the shop's
-    base, gets none). Of the two sides, the one weighing more."""
+    base, gets none). Only from above: what stands on the ground has facade above it and
+    ground below, and a facade label can reach a little way onto the pavement, whose kerb
+    lines are no mullions."""
     height, width = hole.shape
     columns = np.flatnonzero((hole & facade).any(axis=0))
     if not len(columns):
         return
-    in_column = hole[:, columns]
-    edges = (np.argmax(in_column, axis=0), height - 1 - np.argmax(in_column[::-1], axis=0))
+    top = np.argmax(hole[:, columns], axis=0)                 # the hole's top edge, per column
     ys, xs = np.nonzero(hole & facade)
     slot = np.searchsorted(columns, xs)
-    best = np.zeros(len(ys), np.float32)
-    detail = np.zeros((len(ys), plate.shape[2]), np.float32)
     encode = lambda c: np.clip(c[..., :3], 0.0, 1.0) ** (1 / 2.2)  # noqa: E731
-    for side, edge in zip((-1, 1), edges):
-        rows = edge[:, None] + side * np.arange(1, _DETAIL_ROWS + 1)[None, :]
-        inside = (rows >= 0) & (rows < height)
-        rows = np.clip(rows, 0, height - 1)
-        cols = np.broadcast_to(columns[:, None], rows.shape)
-        usable = inside & known[rows, cols] & facade[rows, cols]
-        smooth = np.zeros(rows.shape + (plate.shape[2],), np.float32)
-        smooth[usable] = _along_ray(plate, known, rows[usable], cols[usable], vanishing_point, step)
-        any_usable = usable.any(axis=1)
-        residual = _median_where(plate[rows, cols] - smooth, usable)
-        reference = _median_where(smooth, usable)
-        difference = np.abs(encode(out[ys, xs]) - encode(reference[slot])).max(axis=1)
-        weight = np.where(any_usable[slot], np.exp(-(difference / _DETAIL_LIKENESS) ** 2), 0.0)
-        better = weight > best
-        best[better] = weight[better]
-        detail[better] = residual[slot[better]]
-    out[ys, xs] = out[ys, xs] + detail * best[:, None]
+    rows = top[:, None] - np.arange(1, _DETAIL_ROWS + 1)[None, :]
+    inside = rows >= 0
+    rows = np.clip(rows, 0, height - 1)
+    cols = np.broadcast_to(columns[:, None], rows.shape)
+    usable = inside & known[rows, cols] & facade[rows, cols]
+    smooth = np.zeros(rows.shape + (plate.shape[2],), np.float32)
+    smooth[usable] = _along_ray(plate, known, rows[usable], cols[usable], vanishing_point, step)
+    found = usable.any(axis=1)
+    residual = np.where(found[:, None], _median_where(plate[rows, cols] - smooth, usable), 0.0)
+    reference = np.where(found[:, None], _median_where(smooth, usable), 0.0)
+    difference = np.abs(encode(out[ys, xs]) - encode(reference[slot])).max(axis=1)
+    weight = np.where(found[slot], np.exp(-(difference / _DETAIL_LIKENESS) ** 2), 0.0)
+    out[ys, xs] = out[ys, xs] + (residual[slot] * weight[:, None]).astype(np.float32)
 
 
 def _along_ray(plate, known, ys, xs, vanishing_point, step):
@@ -186,8 +181,8 @@ def _inside(x, y, width, height):
 
 
 def _median_where(samples: np.ndarray, usable: np.ndarray) -> np.ndarray:
-    """Per row of ``samples`` (N×K×C), the median of its usable samples, per channel (the
-    first sample is always usable)."""
+    """Per row of ``samples`` (N×K×C), the median of its usable samples, per channel (rows
+    with none are not defined: callers mask them)."""
     count = usable.sum(axis=1)
     rows = np.arange(len(count))
     ordered = np.sort(np.where(usable[..., None], samples, np.inf), axis=1)
