@@ -402,9 +402,9 @@ def planar_motion(field: np.ndarray, hole: np.ndarray, labels: np.ndarray) -> np
     if not hole.any():
         return field
     reach = max(_MOTION_RING_MIN, int(_MOTION_RING * max(height, width)))
-    near = cv2.dilate(hole.astype(np.uint8), _disc(_MOTION_NEAR)) > 0
-    ring = (cv2.dilate(hole.astype(np.uint8), _disc(reach)) > 0) & ~near
-    region = cv2.dilate(hole.astype(np.uint8), _disc(_MOTION_NEAR + 2)) > 0
+    away = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    ring = (away > _MOTION_NEAR) & (away <= reach)
+    region = away <= _MOTION_NEAR + 2
     threshold = max(1.0, math.hypot(width, height) / 300.0)
     out = field.copy()
     for plane in np.unique(labels[region]):
@@ -422,8 +422,3 @@ def planar_motion(field: np.ndarray, hole: np.ndarray, labels: np.ndarray) -> np
         out[ty, tx] = (points[:, :2] / points[:, 2:3] - np.stack([tx, ty], -1)).astype(np.float32)
     return out
 
-
-def _disc(radius: int):
-    import cv2
-
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
