@@ -11,7 +11,7 @@ shop band that enters the hole on one side leaves it on the other, at the right 
 
 What runs across the rays is not carried by them. On a facade (seen by a level camera)
 that is mostly vertical lines (mullions, pillars, window edges), so there the detail the
-facade shows just above or below the hole in each column is carried down or up the column,
+facade shows just above the hole in each column is carried down the column,
 as far as the ray fill stays the same material. Paving joints are not continued: the
 ground is smooth along the rays. Where neither side of a ray has a known pixel
 (both run out of the frame), the hole is closed by a smooth interpolation of what is around.
