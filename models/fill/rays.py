@@ -41,7 +41,7 @@ def fill_along_rays(plate: np.ndarray, hole: np.ndarray, vanishing_point: tuple[
     """``plate`` (H×W×C float32) with its ``hole`` pixels (H×W bool) filled along the rays
     from ``vanishing_point`` (x, y in pixels; may lie outside the frame, not in the hole).
     ``facade`` (H×W bool, optional): where the plate is a facade, whose vertical lines
-    (mullions, pillars) are carried down or up into the hole (:func:`_vertical_detail`)."""
+    (mullions, pillars) are carried down into the hole (:func:`_vertical_detail`)."""
     import cv2
 
     out = plate.copy()
@@ -94,7 +94,6 @@ def _vertical_detail(out, plate, hole, known, facade, vanishing_point, step):
     top = np.argmax(hole[:, columns], axis=0)                 # the hole's top edge, per column
     ys, xs = np.nonzero(hole & facade)
     slot = np.searchsorted(columns, xs)
-    encode = lambda c: np.clip(c[..., :3], 0.0, 1.0) ** (1 / 2.2)  # noqa: E731
     rows = top[:, None] - np.arange(1, _DETAIL_ROWS + 1)[None, :]
     inside = rows >= 0
     rows = np.clip(rows, 0, height - 1)
@@ -105,7 +104,7 @@ def _vertical_detail(out, plate, hole, known, facade, vanishing_point, step):
     found = usable.any(axis=1)
     residual = np.where(found[:, None], _median_where(plate[rows, cols] - smooth, usable), 0.0)
     reference = np.where(found[:, None], _median_where(smooth, usable), 0.0)
-    difference = np.abs(encode(out[ys, xs]) - encode(reference[slot])).max(axis=1)
+    difference = np.abs(_display(out[ys, xs]) - _display(reference[slot])).max(axis=1)
     weight = np.where(found[slot], np.exp(-(difference / _DETAIL_LIKENESS) ** 2), 0.0)
     out[ys, xs] = out[ys, xs] + (residual[slot] * weight[:, None]).astype(np.float32)
 
@@ -131,8 +130,7 @@ def _blend(t_out, t_in, c_out, c_in):
     switch where the two sides are different materials (a red fascia one side, a blue one the
     other: their blend is a colour neither shows), sharper the more they differ."""
     linear = t_in / np.maximum(t_out + t_in, 1e-9)
-    encode = lambda c: np.clip(c[:, :3], 0.0, 1.0) ** (1 / 2.2)  # noqa: E731
-    contrast = np.abs(encode(c_out) - encode(c_in)).max(axis=1)
+    contrast = np.abs(_display(c_out) - _display(c_in)).max(axis=1)
     half = np.interp(contrast, _CONTRAST, (0.5, _SWITCH))
     return np.clip((linear - 0.5) / (2.0 * half) + 0.5, 0.0, 1.0)
 
@@ -174,6 +172,12 @@ def _ray_side(plate, known, distance, ys, xs, delta):
     values = np.zeros((n, plate.shape[2]), np.float32)
     values[found] = _median_where(plate[yi, xi], usable)
     return first, values
+
+
+def _display(colours: np.ndarray) -> np.ndarray:
+    """RGB of N×C linear colours, clipped and display-encoded (what the likeness thresholds
+    are in)."""
+    return np.clip(colours[..., :3], 0.0, 1.0) ** (1 / 2.2)
 
 
 def _inside(x, y, width, height):

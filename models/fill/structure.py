@@ -421,4 +421,3 @@ def planar_motion(field: np.ndarray, hole: np.ndarray, labels: np.ndarray) -> np
         points = np.stack([tx, ty, np.ones(len(tx))], -1) @ homography.T
         out[ty, tx] = (points[:, :2] / points[:, 2:3] - np.stack([tx, ty], -1)).astype(np.float32)
     return out
-
