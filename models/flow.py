@@ -14,9 +14,11 @@ def grey8(plate: np.ndarray) -> np.ndarray:
     """Luminance, display-encoded, 8-bit: 0..1 (power 1/2.2) on 0..204, then highlights up
     to 16.0 on a log scale on 204..255, so HDR highlights keep some detail."""
     y = np.maximum(plate[..., 0] * 0.2126 + plate[..., 1] * 0.7152 + plate[..., 2] * 0.0722, 0.0)
-    low = 0.8 * np.minimum(y, 1.0) ** (1.0 / 2.2)
-    high = 0.8 + 0.2 * np.minimum(np.log2(np.maximum(y, 1.0)) / 4.0, 1.0)
-    return (np.where(y > 1.0, high, low) * 255.0 + 0.5).astype(np.uint8)
+    encoded = 0.8 * np.minimum(y, 1.0) ** (1.0 / 2.2)
+    bright = y > 1.0
+    if bright.any():  # the logarithm only where it is needed: most plates have few highlights
+        encoded[bright] = 0.8 + 0.2 * np.minimum(np.log2(y[bright]) / 4.0, 1.0)
+    return (encoded * 255.0 + 0.5).astype(np.uint8)
 
 
 def dis_flow(grey_from: np.ndarray, grey_to: np.ndarray) -> np.ndarray:

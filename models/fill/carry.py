@@ -44,7 +44,7 @@ import numpy as np
 from ..flow import consistent
 from . import structure as planar
 from .hole import hole as hole_of
-from .temporal import corners as pixel_corners, flow_between, flow_grey, passes, sample as sample_at
+from .temporal import corners as pixel_corners, flow_between, flow_grey, passes, pixels, sample as sample_at
 
 Loader = Callable[[int], tuple[np.ndarray, np.ndarray]]
 #: synthesise(frame, image, mask, on_step) -> image with the mask's pixels synthesised
@@ -134,15 +134,16 @@ class _Map:
         """The source at points: the nearest pixel's, its position interpolated over the
         corners that share it. Returns (origin, position, synth); origin -1 where none."""
         corners = pixel_corners(self.origin.shape, qy, qx)
-        weights = np.stack([w for _, _, w in corners])
+        weights = np.stack([w for _, w in corners])
         nearest = np.argmax(weights, axis=0)
-        origins = np.stack([self.origin[y, x] for y, x, _ in corners])
-        synths = np.stack([self.synth[y, x] for y, x, _ in corners])
+        origins = np.stack([pixels(self.origin).take(index) for index, _ in corners])
+        synths = np.stack([pixels(self.synth).take(index) for index, _ in corners])
         pick = np.arange(len(qy))
         origin, synth = origins[nearest, pick], synths[nearest, pick]
         same = (origins == origin) & (synths == synth) & (weights > 0)
         w = np.where(same, weights, 0.0)
-        position = sum(self.position[y, x] * w[k][:, None] for k, (y, x, _) in enumerate(corners))
+        positions = pixels(self.position)
+        position = sum(positions.take(index, axis=0) * w[k][:, None] for k, (index, _) in enumerate(corners))
         position = position / np.maximum(w.sum(0), 1e-12)[:, None]
         return origin, position.astype(np.float32), synth
 
@@ -155,10 +156,10 @@ def _sample_outside(image: np.ndarray, hole: np.ndarray, ys, xs) -> np.ndarray:
     every one is inside)."""
     out = np.zeros((len(ys), image.shape[2]), np.float32)
     total = np.zeros(len(ys), np.float32)
-    corners = pixel_corners(image.shape, ys, xs)
-    for y, x, weight in corners:
-        w = np.where(hole[y, x], 0.0, weight).astype(np.float32)
-        out += image[y, x] * w[:, None]
+    flat, outside = pixels(image), ~pixels(hole)
+    for index, weight in pixel_corners(image.shape, ys, xs):
+        w = np.where(outside.take(index), weight, 0.0).astype(np.float32)
+        out += flat.take(index, axis=0) * w[:, None]
         total += w
     plain = total <= 1e-6
     if plain.any():

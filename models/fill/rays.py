@@ -42,18 +42,48 @@ def fill_along_rays(plate: np.ndarray, hole: np.ndarray, vanishing_point: tuple[
     from ``vanishing_point`` (x, y in pixels; may lie outside the frame, not in the hole).
     ``facade`` (H×W bool, optional): where the plate is a facade, whose vertical lines
     (mullions, pillars) are carried down into the hole (:func:`_vertical_detail`)."""
-    import cv2
-
     out = plate.copy()
     if not hole.any():
         return out
+    height, width = hole.shape
+    step = max(1.0, math.hypot(width, height) * _STEP)
+    window = _window(hole, step)
+    if window is None:
+        return _fill_window(out, hole, vanishing_point, facade, step)
+    rows, columns = window
+    x_v, y_v = vanishing_point
+    out[rows, columns] = _fill_window(out[rows, columns].copy(), hole[rows, columns],
+                                      (x_v - columns.start, y_v - rows.start),
+                                      None if facade is None else facade[rows, columns], step)
+    return out
+
+
+def _window(hole: np.ndarray, step: float) -> tuple[slice, slice] | None:
+    """The part of the frame a fill along the rays reads (the hole's box grown by the
+    farthest sample it can take beyond the hole), when that is well under the whole frame:
+    a small hole (the few pixels a carried shot exposes) is filled in its window with the
+    same result, without passes over the whole frame. None: the whole frame."""
+    height, width = hole.shape
+    ys, xs = np.nonzero(hole.any(axis=1))[0], np.nonzero(hole.any(axis=0))[0]
+    reach = int(math.ceil(_MARGIN + 2 + (_SAMPLES + 2) * step + _DETAIL_ROWS))
+    rows = slice(max(0, ys[0] - reach), min(height, ys[-1] + reach + 1))
+    columns = slice(max(0, xs[0] - reach), min(width, xs[-1] + reach + 1))
+    if (rows.stop - rows.start) * (columns.stop - columns.start) > 0.5 * height * width:
+        return None
+    return rows, columns
+
+
+def _fill_window(out, hole, vanishing_point, facade, step):
+    """:func:`fill_along_rays` of ``out`` (a copy of the plate, or of a window of it)."""
+    import cv2
+
+    plate = out.copy()
     height, width = hole.shape
     size = 2 * _MARGIN + 1
     known = ~(cv2.dilate(hole.astype(np.uint8), np.ones((size, size), np.uint8)) > 0)
     ys, xs = np.nonzero(hole)
     direction = np.stack([xs - vanishing_point[0], ys - vanishing_point[1]], -1).astype(np.float64)
     direction /= np.maximum(np.linalg.norm(direction, axis=-1, keepdims=True), 1e-9)
-    step = max(1.0, math.hypot(width, height) * _STEP)
     distance = cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     outward = _ray_side(plate, known, distance, ys, xs, direction * step)
     inward = _ray_side(plate, known, distance, ys, xs, -direction * step)

@@ -250,9 +250,10 @@ def find(plate: np.ndarray, hole: np.ndarray) -> Structure | None:
         if near[iy, ix]:
             return None
     lo, hi = _ground_cone(lines, (x_v, y_v))
-    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    y = np.arange(height, dtype=np.float64)[:, None]
+    x = np.arange(width, dtype=np.float64)[None, :]
     theta = np.arctan2(y - y_v, x - x_v)
-    labels = np.where(x < x_v, LEFT, RIGHT).astype(np.uint8)
+    labels = np.repeat(np.where(x < x_v, LEFT, RIGHT).astype(np.uint8), height, axis=0)
     labels[(theta > lo) & (theta < hi)] = GROUND
     return Structure((x_v, y_v), labels, (lo, hi), int(inliers.sum()))
 

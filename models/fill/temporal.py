@@ -222,20 +222,30 @@ def _flow_through(grey_from, hole_from, grey_to, hole_to) -> np.ndarray:
 
 
 def corners(image_shape, ys, xs):
+    """The four bilinear corners of points (clamped to the frame): ``(index, weight)``
+    pairs, ``index`` into the image's pixels flattened row by row (see :func:`pixels`)."""
     height, width = image_shape[:2]
     x0 = np.clip(np.floor(xs), 0, width - 1).astype(np.int64)
     y0 = np.clip(np.floor(ys), 0, height - 1).astype(np.int64)
     x1, y1 = np.minimum(x0 + 1, width - 1), np.minimum(y0 + 1, height - 1)
     fx = np.clip(xs - x0, 0.0, 1.0).astype(np.float32)
     fy = np.clip(ys - y0, 0.0, 1.0).astype(np.float32)
-    return (y0, x0, (1 - fy) * (1 - fx)), (y0, x1, (1 - fy) * fx), (y1, x0, fy * (1 - fx)), (y1, x1, fy * fx)
+    row0, row1 = y0 * width, y1 * width
+    return ((row0 + x0, (1 - fy) * (1 - fx)), (row0 + x1, (1 - fy) * fx),
+            (row1 + x0, fy * (1 - fx)), (row1 + x1, fy * fx))
+
+
+def pixels(image: np.ndarray) -> np.ndarray:
+    """An H×W(×C) image as (H·W)(×C) pixels, what :func:`corners`' indices point into."""
+    return image.reshape((-1,) + image.shape[2:])
 
 
 def sample(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """Bilinear samples of ``image`` (H×W or H×W×C) at points (clamped to the frame)."""
+    flat = pixels(image)
     out = 0.0
-    for y, x, weight in corners(image.shape, ys, xs):
-        out = out + image[y, x] * (weight if image.ndim == 2 else weight[:, None])
+    for index, weight in corners(image.shape, ys, xs):
+        out = out + flat.take(index, axis=0) * (weight if image.ndim == 2 else weight[:, None])
     return np.asarray(out, np.float32)
 
 
@@ -244,8 +254,9 @@ def _sample_defined(image: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> tuple[
     corner that counts was defined."""
     out = np.zeros((len(ys), image.shape[2]), np.float32)
     defined = np.ones(len(ys), bool)
-    for y, x, weight in corners(image.shape, ys, xs):
-        corner = image[y, x]
+    flat = pixels(image)
+    for index, weight in corners(image.shape, ys, xs):
+        corner = flat.take(index, axis=0)
         missing = np.isnan(corner).any(axis=1)
         defined &= ~(missing & (weight > 0))
         out += np.where(missing[:, None], 0.0, corner) * weight[:, None]
