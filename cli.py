@@ -111,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "top left (default: the middle of the mask's base)")
     collapse.add_argument("--direction-bias", metavar="X,Y", help="screen direction (x right, y up, length ≤ 1) "
                                                                   "the failure runs faster in")
+    collapse.add_argument("--light-dir", metavar="X,Y,Z|plate",
+                          help="direction toward the sun in camera space (x right, y up, z toward the camera), or "
+                               "'plate': the plate's own light, fitted as Relight fits it (default: a sun high on "
+                               "the left, in front)")
     collapse.add_argument("--height", type=float, default=0.0, metavar="METRES",
                           help="building height (sets the scale; default: from the mask's base and eye height)")
     collapse.add_argument("--speed", type=float, default=0.0, help="failure front speed in m/s (default: the "

@@ -87,6 +87,14 @@ class CollapseSimNode(GenVFXNodeBase):
     direction_bias: FloatVectorProperty(name="Direction Bias", size=2, default=(0.0, 0.0), soft_min=-1.0,
                                         soft_max=1.0, description="The screen direction the failure runs faster in "
                                                                   "(x right, y up)")
+    light_source: EnumProperty(name="Light", default="default", items=(
+        ("default", "Default Sun", "A sun high on the left, in front of the building"),
+        ("plate", "From Plate", "The plate's own light, fitted as Relight fits it (a guess: set the direction "
+                                "when the plate shows where its shadows fall)"),
+        ("direction", "Direction", "The sun toward Light Direction")))
+    light_direction: FloatVectorProperty(name="Light Direction", size=3, default=(-0.45, 0.8, 0.4),
+                                         subtype="DIRECTION", description="Toward the sun, in the camera's space "
+                                                                          "(x right, y up, z toward the camera)")
     speed: FloatProperty(name="Speed", default=0.0, min=0.0, soft_max=200.0,
                          description="How fast the failure runs through the building, m/s (0: its height in 0.8 s)")
     size_falloff: FloatProperty(name="Size Falloff", default=0.6, min=0.0, max=1.0,
@@ -259,6 +267,8 @@ class CollapseSimNode(GenVFXNodeBase):
             "quality": self.quality,
             "samples": int(self.samples),
             "motion_blur": bool(self.motion_blur),
+            "light": {"default": None, "plate": "plate"}.get(self.light_source,
+                                                             [_tidy(value) for value in self.light_direction]),
         }
 
 

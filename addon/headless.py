@@ -176,7 +176,8 @@ def build_collapse_scene(plate_path: str, mask_path: str, frames: list[int], ble
     first frame (default: the first of ``frames``); ``params``: the node's properties by
     name (e.g. ``{"fragments": 150, "height": 40.0}``), or the job parameters' names
     (``CollapseOptions.to_params()``: ``start`` sets the start frame, ``fps`` the scene's
-    frame rate, an ``origin`` turns ``use_origin`` on, ``None`` off). Saves to
+    frame rate, an ``origin`` turns ``use_origin`` on, ``None`` off; a ``light`` sets
+    ``light_source``, and a direction ``light_direction``). Saves to
     ``blend_out`` and returns its absolute path; nothing is generated (:func:`render_blend`
     generates)."""
     scene, tree, plate, mask = _plate_and_mask_scene(plate_path, mask_path, frames)
@@ -191,6 +192,11 @@ def build_collapse_scene(plate_path: str, mask_path: str, frames: list[int], ble
         params.setdefault("use_origin", params["origin"] is not None)
         if params["origin"] is None:
             del params["origin"]
+    if "light" in params:
+        light = params.pop("light")
+        params.setdefault("light_source", "default" if light is None else "plate" if light == "plate" else "direction")
+        if light not in (None, "plate"):
+            params.setdefault("light_direction", tuple(light))
     for name, value in params.items():
         name = OPTION_PROPERTIES.get(name, name)
         if name in {"rna_type", "name"} or name not in node.bl_rna.properties:

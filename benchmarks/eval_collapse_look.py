@@ -2,11 +2,13 @@
 settings on the demo tower and on a second photograph, and a contact sheet of each.
 
     python benchmarks/eval_collapse_look.py [--out /tmp/collapse_look] [--heights 12,150] [--fill blur|patchmatch]
-        [--quality preview|final] [--samples 64]
+        [--quality preview|final] [--samples 64] [--light default|plate]
 
 With ``--quality final`` the frames after the start are rendered by Cycles (the final
 quality, through the generator's Blender process; needs the bpy module), so the same
-figures judge what the final frames show.
+figures judge what the final frames show. ``--light plate`` lights each photograph by
+its own light as a job with ``--light-dir plate`` fits it (printed), instead of the
+default sun.
 
 Photographs:
 - ``tower``: the demo tower (``assets/demo/tower.exr`` + ``tower_mask.png``) with the
@@ -50,7 +52,9 @@ import numpy as np
 from genvfx.backend.files import images
 from genvfx.backend.generators import collapse as generator
 from genvfx.backend.generators.frames import SideFiles
-from genvfx.models.collapse import CollapseOptions, CollapseShot
+from genvfx.models import collapse, registry, relight
+from genvfx.models.collapse import CollapseOptions, CollapseShot, PlateLight
+from genvfx.models.collapse.lighting import fit_to_plate
 from genvfx.models.collapse.render import render_fragments
 from genvfx.models.colour import to_display_8bit
 from genvfx.review import preview
@@ -90,11 +94,20 @@ def clean_plate(plate: np.ndarray, region: np.ndarray, how: str) -> np.ndarray:
     import cv2
 
     if how == "patchmatch":
-        from genvfx.models import fill, registry
+        from genvfx.models import fill
 
         filler = fill.load(registry.find_model("genvfx.fill.patchmatch"), "cpu")
         return filler(plate, region, seed=0)["Combined"]
     return plate + region[..., None] * (cv2.blur(plate, (31, 31)) - plate)
+
+
+def plate_light(plate: np.ndarray, how: str) -> PlateLight:
+    """The default sun, or the plate's own light as a job fits it (Relight's embedded
+    estimator and light fit)."""
+    if how == "default":
+        return PlateLight()
+    estimator = relight.load(registry.find_model(collapse.PLATE_LIGHT_MODEL, slot="relight"), "cpu")
+    return fit_to_plate(plate, estimator(plate))
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
@@ -153,14 +166,16 @@ def final_frames(shot: CollapseShot, plate: np.ndarray, mask: np.ndarray, frames
 
 
 def run(name: str, plate: np.ndarray, mask: np.ndarray, params: dict, fill_how: str, out: Path | None,
-        quality: str = "preview", samples: int = 64) -> dict:
+        quality: str = "preview", samples: int = 64, light: str = "default") -> dict:
     options = CollapseOptions(**params, quality=quality, samples=samples)
     fps = options.fps
     frames = [options.start + int(round(s * fps)) for s in SECONDS]
     started = time.perf_counter()
-    shot = CollapseShot.prepare(plate, mask, options, frames[-1])
-    fill = clean_plate(plate, shot.reveal, fill_how)
     rows, result = [], {}
+    light = plate_light(plate, light)
+    shot = CollapseShot.prepare(plate, mask, options, frames[-1], light=light)
+    result["light"] = light.describe()
+    fill = clean_plate(plate, shot.reveal, fill_how)
     folder = Path(tempfile.mkdtemp(prefix="collapse_final_"))
     rendered = final_frames(shot, plate, mask, frames[1:], folder) if quality == "final" else None
     for seconds, frame in zip(SECONDS, frames):
@@ -185,7 +200,7 @@ def run(name: str, plate: np.ndarray, mask: np.ndarray, params: dict, fill_how: 
 
 def report(name: str, result: dict) -> None:
     print(f"{name}: {result['height_m']:.0f} m tall, start-frame error {result['start_error']:.2e}, "
-          f"{result['seconds']:.1f} s")
+          f"{result['seconds']:.1f} s; {result['light']}")
     for seconds in SECONDS[1:]:
         f = result[seconds]
         print(f"  {seconds:.0f} s: gone {f['gone']:6.1%}  changed {f['changed']:6.1%}  top {f['top']:4.2f}  "
@@ -201,9 +216,11 @@ def main() -> None:
     parser.add_argument("--quality", default="preview", choices=("preview", "final"),
                         help="final: frames after the start rendered by Cycles (needs bpy)")
     parser.add_argument("--samples", type=int, default=64, help="Cycles samples (final)")
+    parser.add_argument("--light", default="default", choices=("default", "plate"),
+                        help="the default sun, or the plate's own light as --light-dir plate fits it")
     args = parser.parse_args()
     out = Path(args.out)
-    look = {"quality": args.quality, "samples": args.samples}
+    look = {"quality": args.quality, "samples": args.samples, "light": args.light}
     if args.only in ("", "tower"):
         plate, mask = demo_tower()
         report("tower (demo settings)", run("tower", plate, mask, DEMO, args.fill, out, **look))

@@ -16,7 +16,9 @@ method calls sky (confidence under the surface threshold); and, for views render
 twice, the **relit** figure: the plate relit toward the second sun (its camera-space
 direction given to the fitted neutral light) against the true second-sun render, PSNR
 over surface pixels on display-encoded values (the truth's white point), minus the
-untouched plate's PSNR, averaged over views. Prints figures; asserts nothing.
+untouched plate's PSNR, averaged over views; and, for views with a sun, how far the
+neutral light fitted with the method's normals points from the true sun (what Collapse
+Sim lights its collapse by), beside fixed directions. Prints figures; asserts nothing.
 
     python benchmarks/eval_relight.py [--split DIR ...] [--model FOLDER ...] [--size N ...] [--limit N]
         [--sheet docs/relight_truth.jpg]
@@ -38,13 +40,16 @@ import numpy as np
 from genvfx.models import registry, relight
 from genvfx.models.relight import Estimate, measures
 from genvfx.models.relight.estimate import SURFACE
-from genvfx.models.relight.light import REC709_LUMA
+from genvfx.models.collapse.lighting import DEFAULT_DIRECTION
+from genvfx.models.relight.light import REC709_LUMA, fit_light
 
 ROOT = Path(__file__).resolve().parents[1]
 SPLITS = ("eval", "eval-objects", "eval-unseen")
 #: The true normals through the same light fit and relight: what the light model itself
 #: can do, the ceiling for any normals.
 ORACLE = "true normals (the light model's ceiling)"
+#: Directions a light fit must beat to be worth fitting (camera space, toward the light).
+FIXED_LIGHTS = {"Collapse Sim's default sun": DEFAULT_DIRECTION, "straight overhead": (0.0, 1.0, 0.0)}
 GUESSES = {"walls face the camera, ground up": measures.ground_and_walls,
            "everything faces the camera": measures.facing_camera}
 
@@ -58,6 +63,8 @@ def load_views(folder: Path, limit: int | None):
             if "relit" in data:
                 view["relit"] = data["relit"].astype(np.float32)
                 view["relit_sun"] = data["relit_sun"].astype(np.float64)
+            if "sun" in data and np.linalg.norm(data["sun"]) > 0.5:
+                view["sun"] = data["sun"].astype(np.float64)
         yield path.name, view
 
 
@@ -67,6 +74,16 @@ def relit_psnr(view: dict, estimate: Estimate | None) -> float:
     surface = np.abs(view["normal"]).sum(-1) > 0.5
     got = view["image"] if estimate is None else measures.relit_toward(view["image"], estimate, view["relit_sun"])
     return measures.relit_psnr(got, view["relit"], surface)
+
+
+def degrees_between(a, b) -> float:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(np.degrees(np.arccos(np.clip(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)), -1.0, 1.0))))
+
+
+def light_error(view: dict, estimate: Estimate) -> float:
+    """Degrees between the neutral light fitted with ``estimate``'s normals and the true sun."""
+    return degrees_between(fit_light(view["image"], estimate.normal, estimate.confidence).direction, view["sun"])
 
 
 def _guess_estimate(normal: np.ndarray) -> Estimate:
@@ -90,9 +107,9 @@ def sheet_row(view: dict, estimate: Estimate) -> np.ndarray:
 
 
 def evaluate_split(folder: Path, methods: dict, limit: int | None, sheet_views: int = 0) -> dict:
-    rows = {name: {"errors": [], "relit": [], "sky": [], "seconds": 0.0, "depth": []}
+    rows = {name: {"errors": [], "relit": [], "sky": [], "seconds": 0.0, "depth": [], "light": []}
             for name in [*methods, *GUESSES, ORACLE]}
-    plate_psnr, sheet = [], []
+    plate_psnr, sheet, fixed = [], [], {name: [] for name in FIXED_LIGHTS}
     for index, (_, view) in enumerate(load_views(folder, limit)):
         truth = view["normal"]
         h, w = truth.shape[:2]
@@ -112,20 +129,25 @@ def evaluate_split(folder: Path, methods: dict, limit: int | None, sheet_views: 
             rows[name]["errors"].append(measures.angular_errors(estimate.normal, truth))
             if "relit" in view:
                 rows[name]["relit"].append(relit_psnr(view, estimate))
+            if "sun" in view:
+                rows[name]["light"].append(light_error(view, estimate))
+        if "sun" in view:
+            for name, direction in FIXED_LIGHTS.items():
+                fixed[name].append(degrees_between(direction, view["sun"]))
         if "relit" in view:
             plate_psnr.append(relit_psnr(view, None))
         if index < sheet_views:
             sheet.append(sheet_row(view, estimates[next(iter(methods))]))
-    return {"rows": rows, "plate_psnr": plate_psnr, "sheet": sheet}
+    return {"rows": rows, "plate_psnr": plate_psnr, "sheet": sheet, "fixed": fixed}
 
 
 def print_split(title: str, result: dict):
-    rows, plate = result["rows"], result["plate_psnr"]
+    rows, plate, fixed = result["rows"], result["plate_psnr"], result["fixed"]
     count = len(next(iter(rows.values()))["errors"])
     print(f"\n### {title}: {count} views")
     print("| method | median of per-view mean error | pixels < 11.25° | < 22.5° | < 30° | "
-          "surface called sky | relit: PSNR gain over the plate | s/view |")
-    print("|---|---|---|---|---|---|---|---|")
+          "surface called sky | relit: PSNR gain over the plate | light fit: ° off the sun | s/view |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, row in rows.items():
         pixels = np.concatenate(row["errors"])
         summary = measures.summary(row["errors"])
@@ -133,8 +155,14 @@ def print_split(title: str, result: dict):
         gains = np.array(row["relit"]) - np.array(plate)
         relit = f"{gains.mean():+.2f} dB (median {np.median(gains):+.2f})" if row["relit"] else "-"
         timing = f"{row['seconds'] / count:.3f}" if row["sky"] else "-"
+        light = f"{np.median(row['light']):.0f}° (median)" if row["light"] else "-"
         print(f"| {name} | {summary['median_mean_deg']:.1f}° | {100 * (pixels < 11.25).mean():.1f} % | "
-              f"{100 * (pixels < 22.5).mean():.1f} % | {100 * (pixels < 30).mean():.1f} % | {sky} | {relit} | {timing} |")
+              f"{100 * (pixels < 22.5).mean():.1f} % | {100 * (pixels < 30).mean():.1f} % | {sky} | {relit} | "
+              f"{light} | {timing} |")
+    if any(fixed.values()):
+        print("(light fit: the neutral light fitted with each method's normals against the true sun, over the "
+              f"{len(next(iter(fixed.values())))} views with a sun; a fixed direction instead: "
+              + ", ".join(f"{name} {np.median(values):.0f}°" for name, values in fixed.items()) + ")")
     if plate:
         print(f"(relit: per view, PSNR of the relit frame against the second sun's true render minus the "
               f"untouched plate's, mean {np.mean(plate):.2f} dB and median {np.median(plate):.2f} dB)")

@@ -104,6 +104,7 @@ def test_the_node_sends_its_art_direction(collapse_run):
     params = collapse_run["results"]["job_params"]
     options, warnings = CollapseOptions.from_params(params)
     assert (options.start, options.fragments, options.seed, options.origin) == (START, 30, 3, None)
+    assert options.light is None   # the default sun
     assert options.gravity_scale == 1.0 and options.size_falloff == pytest.approx(0.6) and options.fps == FPS
     assert warnings == ["speed 20000.0 is out of range, using 10000.0"]
 
@@ -210,3 +211,4 @@ def test_the_file_keeps_the_node_settings(collapse_run):
     assert reopened["warnings"] == ["speed 20000.0 is out of range, using 10000.0"]
     params = reopened["job_params"]
     assert params["origin"] == [0.25, 0.75] and params["height"] == 40.0 and params["start"] == 3
+    assert params["light"] == pytest.approx([0.6, 0.7, 0.2])   # the options make it a unit vector

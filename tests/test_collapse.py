@@ -14,9 +14,11 @@ from genvfx.backend.files import images, layers
 from genvfx.backend.run.executor import run_job
 from genvfx.backend.run.jobs import Job
 from genvfx.errors import BadInput
-from genvfx.models.collapse import CollapseOptions, CollapseShot
+from genvfx.models import registry, relight
+from genvfx.models.collapse import CollapseOptions, CollapseShot, PlateLight
 from genvfx.models.collapse.fracture import fracture
 from genvfx.models.collapse.geometry import Camera, lift_building, outline_planes
+from genvfx.models.collapse.lighting import MIN_ELEVATION, fit_to_plate
 from genvfx.models.collapse.physics import simulate
 from genvfx.models.collapse.shot import failure_origin
 
@@ -291,6 +293,8 @@ def test_job_is_deterministic_and_writes_the_simulation(tower_files, tmp_path, m
     assert simulation["positions"].shape == (5, 24, 3) and list(simulation["frames"]) == [1, 2, 3, 4, 5]
     assert simulation["vertex_counts"].sum() == len(simulation["vertices"])
     assert first["computed"] == [1, 2, 3, 4] and second["computed"] == [1, 2, 3, 4]
+    light = json.loads(layers.read_header(tmp_path / "a" / "Collapse.0002.exr")["genvfx.collapse.light"])
+    assert light["fitted"] is False and np.allclose(light["direction"], PlateLight().direction)
     # a second seed reuses the clean plate beside the layers
     assert len(list((tmp_path / "a").glob("Collapse.cleanplate.*.exr"))) == 1
 
@@ -310,6 +314,60 @@ def test_cli_collapse_warns_and_writes_a_preview(tower_files, tmp_path):
     assert (out / "preview.gif").stat().st_size > 1000
     header = layers.read_header(out / "Collapse.0001.exr")
     assert json.loads(header["genvfx.collapse.warnings"]) == []
+
+
+def test_the_light_given_or_fitted_is_used_and_recorded(tower_files, tmp_path):
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "genvfx.cli", "collapse", "--plate", str(tower_files / "tower.exr"),
+         "--mask", str(tower_files / "mask.png"), "--frames", "1-2", "--out", str(out), "--fragments", "8",
+         "--height", "40", "--device", "cpu", "--light-dir=1,1,0.5"],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    light = json.loads(layers.read_header(out / "Collapse.0002.exr")["genvfx.collapse.light"])
+    assert np.allclose(light["direction"], np.array([1, 1, 0.5]) / 1.5) and light["fitted"] is False
+    simulation = np.load(out / "Collapse.sim.npz")   # what the final render's sun is pointed by
+    assert np.allclose(simulation["light"], light["direction"])
+    run_job(_job(tower_files, tmp_path / "plate", frames=(2, 3), light="plate"))
+    fitted = json.loads(layers.read_header(tmp_path / "plate" / "Collapse.0003.exr")["genvfx.collapse.light"])
+    assert fitted["fitted"] is True and np.degrees(np.arcsin(fitted["direction"][1])) >= MIN_ELEVATION - 1e-6
+    bad = subprocess.run([sys.executable, "-m", "genvfx.cli", "collapse", "--plate", str(tower_files / "tower.exr"),
+                          "--mask", str(tower_files / "mask.png"), "--out", str(out), "--light-dir", "0,0,0"],
+                         capture_output=True, text=True, timeout=600)
+    assert bad.returncode != 0 and "no direction" in bad.stderr
+
+
+def test_the_plate_light_is_read_from_the_plate():
+    """The demo street (a Cycles render lit by a sun from one side) and its mirror image: the
+    light fitted to them comes from opposite sides; a light below the horizon is lifted."""
+    estimator = relight.load(registry.find_model("genvfx.relight.normalnet", slot="relight"), "cpu")
+    plate = images.as_rgba(images.read_image(ASSETS / "plate.0001.exr"))
+    mirrored = np.ascontiguousarray(plate[:, ::-1])
+    light, other = (fit_to_plate(image, estimator(image)) for image in (plate, mirrored))
+    assert light.fitted and light.direction[0] * other.direction[0] < 0
+    assert min(abs(light.direction[0]), abs(other.direction[0])) > 0.2
+    low = PlateLight((1.0, -0.3, 0.2))
+    assert np.isclose(np.degrees(np.arcsin(low.direction[1])), MIN_ELEVATION) and low.direction[0] > 0.9
+    hazy, sunny = PlateLight(ambient=5.0), PlateLight(ambient=0.2)
+    assert hazy.ambient == 3.0 and hazy.shadow < 0.5 * sunny.shadow
+    with pytest.raises(BadInput, match="no direction"):
+        PlateLight((0.0, 0.0, 0.0))
+
+
+def test_shadows_fall_away_from_the_light():
+    """The same collapse lit from the left and from the right: the fragments' shadows on the
+    ground lie on the far side from the light."""
+    plate, mask = tower(0.5)
+    options = CollapseOptions(start=1, fragments=16, height=30.0, seed=3)
+    centres = []
+    for x in (-0.8, 0.8):
+        collapse = CollapseShot.prepare(plate, mask, options, last_frame=20, light=PlateLight((x, 0.6, 0.3)))
+        passes = collapse.frame_passes(20, plate, blurred_fill(plate, collapse.reveal))
+        shadow = (passes["Depth"] >= 1e9) & (passes["Fragments"][..., 3] > 0.05)
+        assert shadow.sum() > 20, shadow.sum()
+        centres.append(np.nonzero(shadow)[1].mean())
+    building = np.nonzero(mask > 0.5)[1].mean()
+    assert centres[0] > building > centres[1], (centres, building)
 
 
 def test_cli_rejects_an_empty_mask(tower_files, tmp_path):

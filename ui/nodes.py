@@ -66,6 +66,11 @@ class CollapseSimDrawing(NodeDrawing):
         row.enabled = self.use_origin
         row.prop(self, "origin", text="")
         col = box.column(align=True)
+        col.prop(self, "light_source")
+        row = col.row(align=True)
+        row.enabled = self.light_source == "direction"
+        row.prop(self, "light_direction", text="")
+        col = box.column(align=True)
         col.prop(self, "direction_bias")
         col.prop(self, "speed")
         col.prop(self, "size_falloff")

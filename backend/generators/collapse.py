@@ -28,6 +28,7 @@ from .spec import GeneratorSpec
 HEADER_WARNINGS = "genvfx.collapse.warnings"
 HEADER_CAMERA = "genvfx.collapse.camera"
 HEADER_CLEAN_PLATE = "genvfx.cleanplate"
+HEADER_LIGHT = "genvfx.collapse.light"
 SIMULATION_FILE = "Collapse.sim.npz"
 # the final quality's files beside the layers, and the Blender-side module that renders them
 FINAL_JOB, FINAL_LOG = "Collapse.final.json", "Collapse.final.log"
@@ -119,8 +120,8 @@ def write_simulation(path: Path, shot) -> Path:
     return path
 
 
-def run_frames(read, job, todo: list[int], results, progress_for, filler, side: SideFiles
-               ) -> Iterator[tuple[int, dict]]:
+def run_frames(read, job, todo: list[int], results, progress_for, models: collapse.CollapseModels,
+               side: SideFiles) -> Iterator[tuple[int, dict]]:
     options, warnings = CollapseOptions.from_params(job.params)
     options, moved = options.clamp_start(job.frames)
     warnings += moved
@@ -129,15 +130,18 @@ def run_frames(read, job, todo: list[int], results, progress_for, filler, side: 
     plate, mask = read_plate_and_mask(read, job, options.start)
     mask = np.clip(mask, 0.0, 1.0)
     # the first half of the first frame's progress is the simulation, the second the clean plate
+    light = models.plate_light(plate, options)
     shot = CollapseShot.prepare(plate, mask, options, max(job.frames), device=warp_device(job.device),
-                                on_step=lambda stage, step, of: on_step(step, 2 * of))
+                                on_step=lambda stage, step, of: on_step(step, 2 * of), light=light)
     warnings += shot.warnings
-    fill = start_fill(read, job, shot, plate, side, filler, lambda step, of: on_step(of + step, 2 * of))
+    fill = start_fill(read, job, shot, plate, side, models.fill, lambda step, of: on_step(of + step, 2 * of))
     write_simulation(side.folder / SIMULATION_FILE, shot)
     header = {HEADER_WARNINGS: json.dumps(warnings),
               HEADER_CAMERA: json.dumps({"lens_mm": LENS_MM, "sensor_mm": SENSOR_MM, "focal_px": shot.camera.focal,
                                          "ground_m": shot.building.ground, "distance_m": shot.building.distance,
-                                         "height_m": float(shot.building.size[1])})}
+                                         "height_m": float(shot.building.size[1])}),
+              HEADER_LIGHT: json.dumps({"direction": light.direction, "ambient": light.ambient,
+                                        "fitted": light.fitted})}
     rendered = None
     if options.quality == "final" and any(frame > options.start for frame in todo):
         rendered = final_renders(side, shot, plate, mask, [frame for frame in todo if frame > options.start])
@@ -194,7 +198,7 @@ SPEC = GeneratorSpec(
     name="collapse", label="Collapse Sim", layer="Collapse",
     required_inputs=("plate", "mask"), optional_inputs=("clean",),
     default_model="genvfx.collapse.sim", version_of=lambda: collapse.GENERATOR_VERSION,
-    load_model=collapse.load_clean_plate_fill,
+    load_model=collapse.load_models,
     run_frame=None, run_frames=run_frames,
     pass_channels={"Normal": ("X", "Y", "Z"), "Depth": ("Z",), "Vector": ("X", "Y", "Z", "W"),
                    "FragmentID": ("V",)},

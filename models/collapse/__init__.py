@@ -11,21 +11,48 @@ frame together over the clean plate (Debris Fill of the building's region).
 
 from __future__ import annotations
 
-from .. import fill, registry
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .. import fill, registry, relight
+from .lighting import PLATE, PlateLight, fit_to_plate
 from .options import CollapseOptions
 from .shot import CollapseShot
 
-#: Collapse Sim's version in cache keys: bump when the passes for the same inputs change.
-GENERATOR_VERSION = "3"
+#: Collapse Sim's version in cache keys: bump when the passes for the same inputs change
+#: (the plate's light can be fitted with Relight's embedded network: its version is part of it).
+GENERATOR_VERSION = f"4+relight{relight.GENERATOR_VERSION}"
 #: The version of the fill that makes the clean plate (a new one fills again).
 CLEAN_PLATE_FILL_VERSION = fill.GENERATOR_VERSION
 CLEAN_PLATE_FILL_MODEL = "genvfx.fill.patchmatch"
+PLATE_LIGHT_MODEL = "genvfx.relight.normalnet"
 
 
-def load_clean_plate_fill(manifest, device: str):
-    """Collapse Sim's model is the simulation itself (no weights); what it loads is the
-    embedded Debris Fill, for the clean plate."""
-    return fill.load(registry.find_model(CLEAN_PLATE_FILL_MODEL, slot="fill"), "cpu" if device == "cpu" else device)
+@dataclass
+class CollapseModels:
+    """What Collapse Sim loads (the simulation itself has no weights): the embedded Debris
+    Fill, for the clean plate, and Relight's embedded estimator, for the plate's light."""
+
+    fill: Callable
+    relight: Callable
+
+    def plate_light(self, plate: np.ndarray, options: CollapseOptions) -> PlateLight:
+        """The sun the collapse is lit by: the default sun, the plate's own light (``light``
+        "plate") or the artist's direction."""
+        if options.light is None:
+            return PlateLight()
+        if options.light == PLATE:
+            return fit_to_plate(plate, self.relight(plate))
+        return PlateLight(options.light)
 
 
-__all__ = ["CLEAN_PLATE_FILL_VERSION", "GENERATOR_VERSION", "CollapseOptions", "CollapseShot", "load_clean_plate_fill"]
+def load_models(manifest, device: str) -> CollapseModels:
+    device = "cpu" if device == "cpu" else device
+    return CollapseModels(fill.load(registry.find_model(CLEAN_PLATE_FILL_MODEL, slot="fill"), device),
+                          relight.load(registry.find_model(PLATE_LIGHT_MODEL, slot="relight"), device))
+
+
+__all__ = ["CLEAN_PLATE_FILL_VERSION", "GENERATOR_VERSION", "CollapseModels", "CollapseOptions", "CollapseShot",
+           "PlateLight", "load_models"]

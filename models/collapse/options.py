@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+import numpy as np
+
 from ...errors import BadInput
+from .lighting import MIN_ELEVATION, PLATE, PlateLight
 
 MIN_FRAGMENTS, MAX_FRAGMENTS = 8, 2000
 QUALITIES = ("preview", "final")
@@ -33,6 +36,9 @@ class CollapseOptions:
     quality: str = "preview"             # "preview": Warp ray-cast; "final": Cycles (needs Blender)
     samples: int = 64                    # Cycles samples a pixel (final)
     motion_blur: bool = True             # Cycles motion blur (final)
+    light: tuple[float, float, float] | str | None = None   # toward the sun, camera space (x right, y up,
+                                         # z toward the camera); "plate": the plate's own light, as Relight
+                                         # fits it; None: a sun high on the left, in front (lighting.DEFAULT)
 
     @classmethod
     def from_params(cls, params: dict) -> tuple["CollapseOptions", list[str]]:
@@ -75,6 +81,20 @@ class CollapseOptions:
                 if len(pair) != 2:
                     raise BadInput(f"Collapse Sim: {name} takes two numbers, got {values[name]!r}", "e.g. 0.5,0.9")
                 values[name] = pair
+        if values.get("light") is not None and values["light"] != PLATE:
+            if isinstance(values["light"], str):
+                raise BadInput(f"Collapse Sim: light must be a direction or '{PLATE}', got {values['light']!r}",
+                               "x right, y up, z toward the camera, e.g. -0.5,0.8,0.4")
+            direction = tuple(float(v) for v in values["light"])
+            if len(direction) != 3:
+                raise BadInput(f"Collapse Sim: light takes three numbers, got {values['light']!r}",
+                               "x right, y up, z toward the camera, e.g. -0.5,0.8,0.4")
+            light = PlateLight(direction)   # checked (a direction), unit length, not too low
+            given = np.asarray(direction) / np.linalg.norm(direction)
+            if not np.allclose(given, light.direction, atol=1e-6):
+                warnings.append(f"light {direction} is lower than {MIN_ELEVATION:.0f}° above the horizon, "
+                                f"using {tuple(round(v, 3) for v in light.direction)}")
+            values["light"] = light.direction
         if values.get("origin") is not None:
             clipped = tuple(min(max(v, 0.0), 1.0) for v in values["origin"])
             if clipped != values["origin"]:

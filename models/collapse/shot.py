@@ -18,18 +18,16 @@ from .debris import DebrisFrames, render_debris, simulate_debris
 from .dust import DustGrid, render_dust, simulate_dust
 from .fracture import Fracture, fracture
 from .geometry import Building, Camera, lift_building, outline_planes
+from .lighting import PlateLight
 from .options import CollapseOptions
 from .physics import Simulation, simulate
 from .render import Scene, build_scene, motion_vectors, render_fragments, shadowed
 
-LIGHT = np.array([-0.45, 0.8, 0.4]) / np.linalg.norm([-0.45, 0.8, 0.4])   # toward the light, camera space
-AMBIENT = 0.35
 FAILURE_TIME = 0.8      # seconds for the failure to run the building's height when no speed is given
 REVEAL_GROW = 0.012     # of the frame's diagonal: the clean plate covers the mask grown by this (edge halo)
 RING_FRAMES = 4         # frames over which the grown ring turns from plate to clean plate
 SHADOW_STEP = 2         # shadows are traced at every SHADOW_STEP-th pixel and row
 SHADOW_FLOOR = 1e-3     # shadows fainter than this are none (they would touch the whole frame)
-SHADE = 0.55            # the share of a surface's light that a fragment between it and the light takes away
 
 
 def reveal_mask(mask: np.ndarray) -> np.ndarray:
@@ -83,6 +81,7 @@ class CollapseShot:
     dust: DustGrid
     debris: DebrisFrames
     scene: Scene
+    light: PlateLight
     dust_tint: np.ndarray
     mask: np.ndarray
     reveal: np.ndarray
@@ -93,8 +92,10 @@ class CollapseShot:
 
     @classmethod
     def prepare(cls, plate: np.ndarray, mask: np.ndarray, options: CollapseOptions, last_frame: int,
-                supersample: int = 2, device: str = "cpu", on_step=None) -> "CollapseShot":
-        """``plate``/``mask``: the start frame's (H×W×4 linear, H×W coverage)."""
+                supersample: int = 2, device: str = "cpu", on_step=None,
+                light: PlateLight = PlateLight()) -> "CollapseShot":
+        """``plate``/``mask``: the start frame's (H×W×4 linear, H×W coverage); ``light``:
+        the sun (the plate's own, :func:`.lighting.fit_to_plate`, in a job)."""
         height, width = mask.shape
         camera = Camera.for_frame(width, height)
         building = lift_building(mask, camera, options.height)
@@ -120,9 +121,9 @@ class CollapseShot:
                                  options.fps, building.ground, tall, options.gravity_scale, 1.0,
                                  options.seed)
         rest_positions, _ = simulation.pose(options.start)
-        scene = build_scene(pieces.fragments, plate, mask, rest_positions, inner, LIGHT, AMBIENT)
-        return cls(options, camera, building, pieces, simulation, dust, debris, scene, tint, mask, reveal_mask(mask),
-                   supersample, device, warnings)
+        scene = build_scene(pieces.fragments, plate, mask, rest_positions, inner, light.vector, light.ambient)
+        return cls(options, camera, building, pieces, simulation, dust, debris, scene, light, tint, mask,
+                   reveal_mask(mask), supersample, device, warnings)
 
     def clean_plate(self, plate: np.ndarray, fill: np.ndarray) -> np.ndarray:
         """A frame's clean plate: its plate, with ``fill`` (the building's region filled,
@@ -245,20 +246,21 @@ class CollapseShot:
             vectors = motion_vectors(render, self.camera, self.scene.rest_positions,
                                      self.simulation.pose(pose_frame - 1), current,
                                      self.simulation.pose(pose_frame + 1), self.supersample)
-        pieces, piece_depth = render_debris(self.debris, pose_frame, self.camera, LIGHT, AMBIENT, render.depth)
+        pieces, piece_depth = render_debris(self.debris, pose_frame, self.camera, self.light.vector,
+                                          self.light.ambient, render.depth)
         depth = np.where(pieces[..., 3] > 0.5, np.minimum(piece_depth, render.depth), render.depth).astype(np.float32)
-        dust, dust_shade = render_dust(self.dust, pose_frame, self.camera, self.dust_tint, LIGHT, depth,
+        dust, dust_shade = render_dust(self.dust, pose_frame, self.camera, self.dust_tint, self.light.vector, depth,
                                        self.building.ground)
         on_fragments, on_ground = self.shadows(frame, render) if frame > start else (0.0, 0.0)
         if frame <= start:
             dust, dust_shade = np.zeros_like(dust), np.ones_like(dust_shade)
         # the fragments, shaded by the others and by the dust toward the light, and the pieces over them
         lit = render.colour.copy()
-        lit[..., :3] *= (dust_shade * (1.0 - SHADE * on_fragments))[..., None]
+        lit[..., :3] *= (dust_shade * (1.0 - self.light.shadow * on_fragments))[..., None]
         solid = pieces + (1.0 - pieces[..., 3:4]) * lit
         # the shadows on what lies behind, as a shadow catcher does it: black with the shadow's strength as
         # alpha, under the fragments in their pass (so that the node group's Fragments over Base keeps them)
-        cast = 1.0 - dust_shade * (1.0 - SHADE * on_ground)
+        cast = 1.0 - dust_shade * (1.0 - self.light.shadow * on_ground)
         cast = np.where(cast < SHADOW_FLOOR, 0.0, cast)
         fragments = solid.copy()
         fragments[..., 3] = solid[..., 3] + (1.0 - solid[..., 3]) * cast

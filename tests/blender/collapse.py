@@ -92,6 +92,8 @@ def main(config: dict, results: dict) -> None:
     node.gravity_scale = 2.0
     node.dust = 0.5
     node.seed = 9
+    node.light_source = "direction"
+    node.light_direction = (0.6, 0.7, 0.2)
     node.inputs["Dust Opacity"].default_value = 0.7
     bpy.ops.wm.save_mainfile()
     bpy.ops.wm.open_mainfile(filepath=bpy.data.filepath)
