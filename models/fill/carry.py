@@ -36,6 +36,9 @@ holes), a lookup per hole pixel, and the filler only where something new is expo
 
 from __future__ import annotations
 
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -196,14 +199,9 @@ def carry_shot(frames: list[int], todo, load: Loader, synthesise: Synthesiser, c
     shot: list[_Frame] = []
     pairs: list[_Pair] = []
     previous = None
-    for index, number in enumerate(frames):
+    for index, (number, plate, hole, grey, planes) in enumerate(_measured(frames, load)):
         check()
-        plate, mask = load(number)
-        hole = hole_of(mask)
         shot.append(_Frame(number, hole))
-        grey = flow_grey(plate, hole)
-        found = planar.find(plate, hole) if hole.any() else None
-        planes = None if found is None else found.labels
         if previous is not None:
             pairs.append(_pair(*previous, grey, hole, planes))
         previous = (grey, hole, planes)
@@ -313,6 +311,32 @@ def carry_shot(frames: list[int], todo, load: Loader, synthesise: Synthesiser, c
         live = set(np.unique(origin[synth]).tolist())
         for o in [o for o in fills if o not in live]:
             del fills[o]
+
+
+#: Frames measured ahead of the one being traced (each holds its plate): OpenCV and numpy
+#: let go of Python's lock, so reading and measuring the next frames runs beside the flows.
+_AHEAD = max(1, min(4, (os.cpu_count() or 1) - 1))
+
+
+def _measured(frames: list[int], load: Loader) -> Iterator[tuple]:
+    """Per frame, in order: its number, plate, hole, flow grey and plane labels (None
+    without a street's structure), measured on a thread pool :data:`_AHEAD` frames ahead.
+    Each frame's measure depends on that frame alone, so the results do not depend on
+    the threads."""
+    def measure(number: int):
+        plate, mask = load(number)
+        hole = hole_of(mask)
+        found = planar.find(plate, hole) if hole.any() else None
+        return number, plate, hole, flow_grey(plate, hole), None if found is None else found.labels
+
+    with ThreadPoolExecutor(_AHEAD) as pool:
+        pending = deque()
+        for number in frames:
+            pending.append(pool.submit(measure, number))
+            if len(pending) > _AHEAD:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _crop(frame: _Frame, pairs: list[_Pair], index: int) -> None:

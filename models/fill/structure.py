@@ -84,10 +84,11 @@ def _display_gray(plate: np.ndarray, shrink: int = 1) -> np.ndarray:
     """8-bit display-encoded luminance, ``shrink`` times smaller (area mean of the linear plate)."""
     import cv2
 
-    rgb = np.ascontiguousarray(plate[..., :3], dtype=np.float32)
-    if shrink > 1:
+    rgb = plate.astype(np.float32, copy=False)
+    if shrink > 1:   # the channels are shrunk alike, so the whole plate is (no copy of its colour first)
         height, width = rgb.shape[:2]
         rgb = cv2.resize(rgb, (round(width / shrink), round(height / shrink)), interpolation=cv2.INTER_AREA)
+    rgb = np.ascontiguousarray(rgb[..., :3])
     rgb = np.clip(rgb, 0.0, 1.0) ** (1 / 2.2)
     luma = rgb @ np.array([0.2126, 0.7152, 0.0722], np.float32)
     return (luma * 255 + 0.5).astype(np.uint8)
@@ -250,11 +251,12 @@ def find(plate: np.ndarray, hole: np.ndarray) -> Structure | None:
         if near[iy, ix]:
             return None
     lo, hi = _ground_cone(lines, (x_v, y_v))
-    y = np.arange(height, dtype=np.float64)[:, None]
-    x = np.arange(width, dtype=np.float64)[None, :]
-    theta = np.arctan2(y - y_v, x - x_v)
-    labels = np.repeat(np.where(x < x_v, LEFT, RIGHT).astype(np.uint8), height, axis=0)
-    labels[(theta > lo) & (theta < hi)] = GROUND
+    dy = np.arange(height, dtype=np.float64)[:, None] - y_v
+    dx = np.arange(width, dtype=np.float64)[None, :] - x_v
+    labels = np.repeat(np.where(dx < 0, LEFT, RIGHT).astype(np.uint8), height, axis=0)
+    # ground: the directions from the point between the cone's angles lo < hi (0..π, below it),
+    # i.e. left of the ray at lo and right of the ray at hi (no arctangent per pixel)
+    labels[(math.cos(lo) * dy - math.sin(lo) * dx > 0) & (math.sin(hi) * dx - math.cos(hi) * dy > 0)] = GROUND
     return Structure((x_v, y_v), labels, (lo, hi), int(inliers.sum()))
 
 
@@ -403,10 +405,24 @@ def planar_motion(field: np.ndarray, hole: np.ndarray, labels: np.ndarray) -> np
     if not hole.any():
         return field
     reach = max(_MOTION_RING_MIN, int(_MOTION_RING * max(height, width)))
+    threshold = max(1.0, math.hypot(width, height) / 300.0)
+    # all it reads and writes lies within reach of the hole: work in the hole's box grown by that
+    rows, columns = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
+    y0, x0 = max(0, rows[0] - reach - 1), max(0, columns[0] - reach - 1)
+    window = (slice(y0, min(height, rows[-1] + reach + 2)), slice(x0, min(width, columns[-1] + reach + 2)))
+    out = field.copy()
+    out[window] = _planar_motion_window(field[window], hole[window], labels[window], reach, threshold, (x0, y0))
+    return out
+
+
+def _planar_motion_window(field, hole, labels, reach, threshold, origin):
+    """:func:`planar_motion` in a window of the frame whose top-left pixel is ``origin``
+    (x, y): the homographies are fitted in the frame's pixels."""
+    import cv2
+
     away = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     ring = (away > _MOTION_NEAR) & (away <= reach)
     region = away <= _MOTION_NEAR + 2
-    threshold = max(1.0, math.hypot(width, height) / 300.0)
     out = field.copy()
     for plane in np.unique(labels[region]):
         ys, xs = np.nonzero(ring & (labels == plane))
@@ -414,11 +430,12 @@ def planar_motion(field: np.ndarray, hole: np.ndarray, labels: np.ndarray) -> np
             continue
         stride = max(1, len(ys) // _MOTION_MAX_SAMPLES)
         ys, xs = ys[::stride], xs[::stride]
-        source = np.stack([xs, ys], -1).astype(np.float32)
+        source = np.stack([xs + origin[0], ys + origin[1]], -1).astype(np.float32)
         homography, inliers = cv2.findHomography(source, source + field[ys, xs], cv2.RANSAC, threshold)
         if homography is None or inliers.mean() < _MOTION_MIN_INLIERS:
             continue
         ty, tx = np.nonzero(region & (labels == plane))
-        points = np.stack([tx, ty, np.ones(len(tx))], -1) @ homography.T
-        out[ty, tx] = (points[:, :2] / points[:, 2:3] - np.stack([tx, ty], -1)).astype(np.float32)
+        at = np.stack([tx + origin[0], ty + origin[1]], -1)
+        points = np.concatenate([at, np.ones((len(tx), 1))], -1) @ homography.T
+        out[ty, tx] = (points[:, :2] / points[:, 2:3] - at).astype(np.float32)
     return out
