@@ -38,6 +38,7 @@ import numpy as np
 from mathutils import Vector
 
 from ..backend.generators.collapse import FINAL_ANNOUNCE
+from ..models.collapse.render import CONCRETE
 from .collapse_simulation import CAMERA_TO_BLENDER, import_simulation
 from .group_nodes import math_node, socket_by_id
 
@@ -81,6 +82,24 @@ def _gained(tree, colour):
     return scaled.outputs["Vector"]
 
 
+def _concrete(tree, colour):
+    """``colour`` (an inner face's) grained like broken concrete: the preview's octaves
+    (:data:`genvfx.models.collapse.render.CONCRETE`) of Blender's noise over the
+    fragment's own coordinates, so the grain stays on the chunk as it tumbles."""
+    coordinates = _node(tree, "ShaderNodeTexCoord")
+    grain = 1.0
+    for size, share in CONCRETE:
+        noise = _node(tree, "ShaderNodeTexNoise")
+        noise.inputs["Scale"].default_value = 1.0 / size
+        noise.inputs["Detail"].default_value = 0.0
+        tree.links.new(coordinates.outputs["Object"], noise.inputs["Vector"])
+        grain = _math(tree, "MULTIPLY_ADD", _math(tree, "SUBTRACT", noise.outputs["Fac"], 0.5), 2.0 * share, grain)
+    scaled = _node(tree, "ShaderNodeVectorMath", operation="SCALE")
+    tree.links.new(colour, socket_by_id(scaled.inputs, "Vector"))
+    tree.links.new(_math(tree, "MAXIMUM", grain, 0.2), scaled.inputs["Scale"])
+    return scaled.outputs["Vector"]
+
+
 def _held_out(tree, shader):
     """``shader``, or a holdout in a view layer whose ``HOLDOUT`` property is 1 (the
     Dust layer: the solids cut the dust behind them out, but only where they are
@@ -113,7 +132,7 @@ def fragment_material(plate_path: str, mask_path: str):
     opacity = _node(tree, "ShaderNodeAttribute", attribute_name="genvfx_opacity", attribute_type="OBJECT")
     colour = _node(tree, "ShaderNodeMix", data_type="RGBA")
     tree.links.new(front.outputs["Fac"], socket_by_id(colour.inputs, "Factor_Float"))
-    tree.links.new(info.outputs["Color"], socket_by_id(colour.inputs, "A_Color"))
+    tree.links.new(_concrete(tree, info.outputs["Color"]), socket_by_id(colour.inputs, "A_Color"))
     tree.links.new(plate.outputs["Color"], socket_by_id(colour.inputs, "B_Color"))
     # coverage: the mask on front faces, whole elsewhere; times the fragment's opacity
     coverage = _math(tree, "MULTIPLY", _math(tree, "ADD", _math(tree, "MULTIPLY", front.outputs["Fac"],

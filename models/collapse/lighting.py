@@ -75,7 +75,8 @@ class PlateLight:
     def describe(self) -> str:
         x, y, z = self.direction
         azimuth, elevation = math.degrees(math.atan2(x, z)), math.degrees(math.asin(y))
-        source = "fitted to the plate" if self.fitted else "given"
+        source = "fitted to the plate" if self.fitted else \
+            "the default sun" if self == PlateLight() else "given"
         return (f"light {source}: azimuth {azimuth:.0f}°, elevation {elevation:.0f}°, "
                 f"ambient {self.ambient:.2f} of the sun")
 

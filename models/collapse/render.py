@@ -6,7 +6,8 @@ rest pose and projected into the plate, whose pixel there is the surface's colou
 front face (nearest texel, so that at rest every sample of a pixel reads that pixel and
 the start frame gives the plate back exactly) and whose mask value is the surface's
 coverage (so fragments are cut to the building's outline). Inner faces take a material
-derived from the plate. Surfaces are shaded by the change of their normal from rest under
+derived from the plate, grained like broken concrete (:data:`CONCRETE`). Surfaces are
+shaded by the change of their normal from rest under
 one light: at rest the factor is exactly 1. Behind a front face the ray leaves the same
 fragment without drawing its back face: a front texel's coverage is the whole of that
 fragment along the ray, so a soft mask edge shows plate × coverage and then what lies
@@ -29,6 +30,11 @@ import numpy as np
 from .geometry import Camera
 
 MAX_LAYERS = 6
+#: The broken concrete of inner faces: octaves of noise over the rest pose (feature size in
+#: metres, share of the face's brightness), so a chunk's fracture shows grain and stains
+#: that stay on it as it tumbles, instead of one flat colour.
+CONCRETE = ((2.0, 0.55), (0.6, 0.35), (0.2, 0.2))
+CONCRETE_FIELD = 0x5EED
 MAX_BANDS = 16           # threads a CPU launch is cut into, at most (one a core)
 NO_DEPTH = 1.0e10        # Depth where no fragment is, as Blender's background
 
@@ -40,6 +46,15 @@ def _kernel():
     wp.config.quiet = True
     wp.init()
 
+    @wp.func
+    def concrete(point: wp.vec3, frequency: wp.vec3, share: wp.vec3) -> float:
+        """The brightness of broken concrete at a rest-pose point (around 1): three octaves
+        of noise, ``frequency`` per metre, each ``share`` of the brightness."""
+        field = wp.uint32(CONCRETE_FIELD)
+        grain = (share[0] * wp.noise(field, point * frequency[0]) + share[1] * wp.noise(field, point * frequency[1])
+                 + share[2] * wp.noise(field, point * frequency[2]))
+        return wp.max(1.0 + grain, 0.2)
+
     @wp.kernel
     def trace(mesh: wp.uint64, face_fragment: wp.array(dtype=wp.int32), face_front: wp.array(dtype=wp.int32),
               rotations: wp.array(dtype=wp.mat33), positions: wp.array(dtype=wp.vec3),
@@ -47,7 +62,7 @@ def _kernel():
               fade: wp.array(dtype=wp.float32),
               plate: wp.array2d(dtype=wp.vec3), mask: wp.array2d(dtype=wp.float32),
               focal: float, supersample: int, light: wp.vec3, ambient: float,
-              first: int,
+              concrete_frequency: wp.vec3, concrete_share: wp.vec3, first: int,
               colour_out: wp.array2d(dtype=wp.vec4), depth_out: wp.array2d(dtype=wp.float32),
               id_out: wp.array2d(dtype=wp.int32), rest_out: wp.array2d(dtype=wp.vec3),
               normal_out: wp.array2d(dtype=wp.vec3)):
@@ -87,7 +102,7 @@ def _kernel():
                         normal = query.normal
                         rest_normal = wp.transpose(rotation) * normal
                         lit = ambient + wp.max(wp.dot(normal, light), 0.0)
-                        surface = inner[fragment] * (lit / (ambient + wp.max(light[2], 0.0)))
+                        surface = inner[fragment] * (concrete(rest, concrete_frequency, concrete_share) * lit / (ambient + wp.max(light[2], 0.0)))
                         if face_front[query.face] == 1:
                             surface = plate[row, column] * (lit / (ambient + wp.max(wp.dot(rest_normal, light), 0.0)))
                             exiting = fragment
@@ -248,6 +263,7 @@ def render_fragments(scene: Scene, camera: Camera, positions: np.ndarray, rotati
             wp.array(opacity.astype(np.float32), dtype=wp.float32),
             wp.array(scene.plate, dtype=wp.vec3), wp.array(scene.mask, dtype=wp.float32),
             float(camera.focal), int(supersample), wp.vec3(*scene.light.tolist()), float(scene.ambient),
+            wp.vec3(*(1.0 / size for size, _ in CONCRETE)), wp.vec3(*(share for _, share in CONCRETE)),
         ], [colour, depth, ids, rest, normal], device)
         colour, depth, ids, rest, normal = (array.numpy() for array in (colour, depth, ids, rest, normal))
     hit = ids > 0
