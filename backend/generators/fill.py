@@ -28,8 +28,12 @@ def _filled_share(passes: dict) -> float:
 def _inputs(read, job, frame: int):
     """A frame's plate, mask and source at the job's proxy scale."""
     plate, mask = read_plate_and_mask(read, job, frame)
-    source = read_rgba(read, job, "source", frame, "source image") if job.inputs.get("source") else None
-    return plate, mask, source
+    return plate, mask, _source(read, job, frame)
+
+
+def _source(read, job, frame: int):
+    """A frame's source image (where the fill takes its patches from), or None: the plate."""
+    return read_rgba(read, job, "source", frame, "source image") if job.inputs.get("source") else None
 
 
 def run_frame(read, job, frame: int, on_step, fill) -> dict[str, np.ndarray]:
@@ -71,7 +75,7 @@ def run_frames(read, job, todo: list[int], results, progress_for, fill, side=Non
         return
 
     def resynthesise(frame: int, image, redo, backward: bool, on_step):
-        _, _, source = _inputs(read, job, frame)
+        source = _source(read, job, frame)
         seed = frame_seed(job.seed, frame) ^ (0x2545F491 if backward else 0)
         return fill(image, redo, seed=seed, source=source, on_step=on_step, **params)["Combined"]
 
@@ -95,7 +99,7 @@ def _carried(read, job, todo: list[int], results, progress_for, fill, params: di
         return plate, mask
 
     def synthesise(frame: int, image, redo, on_step):
-        _, _, source = _inputs(read, job, frame)
+        source = _source(read, job, frame)
         return fill(image, redo, seed=frame_seed(job.seed, frame), source=source, on_step=on_step,
                     **params)["Combined"]
 
