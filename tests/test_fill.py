@@ -424,6 +424,27 @@ def test_rendered_streets_are_filled_closer_to_the_truth_than_telea():
     assert (ours - plain)[:2].min() > 1.0 and (ours - plain).min() > -1.0, (ours, plain)
 
 
+def test_a_small_hole_is_filled_in_its_window_as_in_the_whole_frame(monkeypatch):
+    # The rays read only a window round a small hole (the few pixels a carried frame exposes):
+    # the fill there is the one the whole frame gives, to the bit.
+    from genvfx.models.fill import rays
+
+    plate, _, hole = rendered_street("demo")
+    found = structure.find(plate, hole)
+    small = np.zeros_like(hole)
+    ys, xs = np.nonzero(hole)
+    small[ys[::97], xs[::97]] = True
+    small = cv2.dilate(small.astype(np.uint8), np.ones((3, 5), np.uint8)) > 0
+    facade = found.labels != structure.GROUND
+    step = max(1.0, float(np.hypot(*hole.shape)) * rays._STEP)
+    assert rays._window(small, step) is not None
+    windowed = rays.fill_along_rays(plate, small, found.vanishing_point, facade)
+    monkeypatch.setattr(rays, "_window", lambda hole, step: None)
+    whole = rays.fill_along_rays(plate, small, found.vanishing_point, facade)
+    assert np.array_equal(windowed, whole)
+    assert not np.array_equal(windowed[small], plate[small])
+
+
 def test_an_unknown_structure_is_refused():
     plate, _ = street()
     mask = np.zeros(plate.shape[:2], np.float32)

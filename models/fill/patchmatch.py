@@ -66,7 +66,7 @@ from .rays import fill_along_rays
 from .hole import hole as hole_of
 
 #: Bump whenever the output for the same inputs changes (it is part of the cache key).
-GENERATOR_VERSION = "6"  # 5: streets filled along their vanishing rays; 6: with the facades' vertical lines
+GENERATOR_VERSION = "7"  # 5: streets filled along their vanishing rays; 6: with the facades' vertical lines; 7: ray samples rounded half up from their offsets
 
 # Tuning. Kept together so a change here reminds one to bump GENERATOR_VERSION.
 _PCA_DIMS_MAX = 24          # descriptor length, at most

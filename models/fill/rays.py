@@ -146,11 +146,9 @@ def _along_ray(plate, known, ys, xs, vanishing_point, step):
     direction = np.stack([xs - vanishing_point[0], ys - vanishing_point[1]], -1).astype(np.float64)
     direction /= np.maximum(np.linalg.norm(direction, axis=-1, keepdims=True), 1e-9)
     t = np.arange(-_SAMPLES, _SAMPLES + 1) * step
-    x = xs[:, None] + t[None, :] * direction[:, :1]
-    y = ys[:, None] + t[None, :] * direction[:, 1:]
-    xi = np.clip(np.rint(x), 0, width - 1).astype(np.int64)
-    yi = np.clip(np.rint(y), 0, height - 1).astype(np.int64)
-    usable = _inside(x, y, width, height) & known[yi, xi]
+    xi, yi, inside = _pixels_at(xs[:, None], ys[:, None], t[None, :] * direction[:, :1],
+                                t[None, :] * direction[:, 1:], width, height)
+    usable = inside & known[yi, xi]
     usable[:, _SAMPLES] = True  # the point itself is known
     return _median_where(plate[yi, xi], usable)
 
@@ -176,29 +174,22 @@ def _ray_side(plate, known, distance, ys, xs, delta):
     first = np.full(n, np.inf, np.float32)
     travelled = np.zeros(n, np.float32)                   # in steps
     length = float(np.hypot(delta[0, 0], delta[0, 1])) if n else 1.0
-    x0, y0 = xs.astype(np.float32), ys.astype(np.float32)
     dx, dy = delta[:, 0].astype(np.float32), delta[:, 1].astype(np.float32)
     active = np.arange(n)
     while len(active):
-        x = x0[active] + travelled[active] * dx[active]
-        y = y0[active] + travelled[active] * dy[active]
-        xi = np.clip(np.rint(x), 0, width - 1).astype(np.int64)
-        yi = np.clip(np.rint(y), 0, height - 1).astype(np.int64)
+        xi, yi, _ = _pixels_at(xs[active], ys[active], travelled[active] * dx[active],
+                               travelled[active] * dy[active], width, height)
         travelled[active] += np.maximum(np.floor(distance[yi, xi] / length), 1.0)
-        x = x0[active] + travelled[active] * dx[active]
-        y = y0[active] + travelled[active] * dy[active]
-        inside = _inside(x, y, width, height)
-        hit = inside & known[np.clip(np.rint(y), 0, height - 1).astype(np.int64),
-                             np.clip(np.rint(x), 0, width - 1).astype(np.int64)]
+        xi, yi, inside = _pixels_at(xs[active], ys[active], travelled[active] * dx[active],
+                                    travelled[active] * dy[active], width, height)
+        hit = inside & known[yi, xi]
         first[active[hit]] = travelled[active[hit]]
         active = active[inside & ~hit]
     found = np.flatnonzero(np.isfinite(first))
     steps = first[found, None] + np.arange(_SAMPLES, dtype=np.float32)[None, :]
-    x = x0[found, None] + steps * dx[found, None]
-    y = y0[found, None] + steps * dy[found, None]
-    xi = np.clip(np.rint(x), 0, width - 1).astype(np.int64)
-    yi = np.clip(np.rint(y), 0, height - 1).astype(np.int64)
-    usable = _inside(x, y, width, height) & known[yi, xi]
+    xi, yi, inside = _pixels_at(xs[found, None], ys[found, None], steps * dx[found, None], steps * dy[found, None],
+                                width, height)
+    usable = inside & known[yi, xi]
     values = np.zeros((n, plate.shape[2]), np.float32)
     values[found] = _median_where(plate[yi, xi], usable)
     return first, values
@@ -210,8 +201,14 @@ def _display(colours: np.ndarray) -> np.ndarray:
     return np.clip(colours[..., :3], 0.0, 1.0) ** (1 / 2.2)
 
 
-def _inside(x, y, width, height):
-    return (x >= -0.5) & (x <= width - 0.5) & (y >= -0.5) & (y <= height - 0.5)
+def _pixels_at(xs, ys, offset_x, offset_y, width, height):
+    """The pixels nearest the points ``(xs, ys) + offset`` (``xs``, ``ys`` whole pixels),
+    clamped to the frame, and whether each lies in it. The offsets are rounded on their own
+    (half up), so a ray meets the same pixels in a window of the frame as in the whole."""
+    xi = xs + np.floor(offset_x + 0.5).astype(np.int64)
+    yi = ys + np.floor(offset_y + 0.5).astype(np.int64)
+    inside = (xi >= 0) & (xi < width) & (yi >= 0) & (yi < height)
+    return np.clip(xi, 0, width - 1), np.clip(yi, 0, height - 1), inside
 
 
 def _median_where(samples: np.ndarray, usable: np.ndarray) -> np.ndarray:
