@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -281,6 +282,22 @@ def test_the_demo_plate_is_all_surface_bar_its_strip_of_sky(estimator):
     passes = relight.frame_passes(plate, estimate, relight.neutral_light(plate, estimate))
     assert (estimate.confidence > SURFACE).mean() > 0.98
     assert (passes["Albedo"].max(-1) > 0).mean() > 0.97
+    # and what is left of the sky reaches the frame's top: no hole in the middle of a facade
+    sky = (estimate.confidence <= SURFACE).astype(np.uint8)
+    count, labels = cv2.connectedComponents(sky, connectivity=4)
+    assert set(range(1, count)) <= set(np.unique(labels[0]).tolist())
+
+
+def test_the_sky_is_only_what_reaches_the_top_of_the_frame():
+    from genvfx.models.relight.estimate import SURFACE, sky_from_above
+
+    confidence = np.full((60, 80), 0.9, np.float32)
+    confidence[:12, 30:70] = 0.05        # the sky above the roofs
+    confidence[30:40, 10:20] = 0.1       # a patch the model doubts, mid-facade
+    kept = sky_from_above(confidence)
+    assert (kept[:12, 30:70] == confidence[:12, 30:70]).all()
+    assert (kept[30:40, 10:20] > SURFACE).all()
+    assert (kept[confidence > SURFACE] == confidence[confidence > SURFACE]).all()
 
 
 def test_a_mirrored_plate_gives_mirrored_normals(estimator):

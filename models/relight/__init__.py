@@ -21,7 +21,7 @@ from .intrinsic import relight, split
 from .light import Light, fit_light
 
 #: Relight's version in cache keys: bump when the passes for the same inputs change.
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"  # 4: the sky only where it reaches the frame's top
 
 
 def load(manifest, device: str = "auto"):

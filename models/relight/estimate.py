@@ -67,6 +67,24 @@ def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float
     return out
 
 
+def sky_from_above(confidence: np.ndarray) -> np.ndarray:
+    """``confidence`` with the sky kept to what the sky can be: regions below the surface
+    threshold that reach the frame's top edge. A patch the model doubts in the middle of a
+    frame (a bright brick facade, a pale wall lit flat) is a surface, at the threshold's
+    confidence: a hole in the albedo there shows more than sky seen through a gap would."""
+    import cv2
+
+    sky = (confidence <= SURFACE).astype(np.uint8)
+    if not sky.any():
+        return confidence
+    count, labels = cv2.connectedComponents(sky, connectivity=4)
+    from_above = np.zeros(count, bool)
+    from_above[np.unique(labels[0])] = True
+    from_above[0] = False
+    enclosed = (sky > 0) & ~from_above[labels]
+    return np.where(enclosed, np.float32(min(1.0, SURFACE + 0.05)), confidence).astype(np.float32)
+
+
 def _display_grey(image: np.ndarray) -> np.ndarray:
     return (exposure_normalised(image) @ np.array([0.2126, 0.7152, 0.0722], np.float32)).astype(np.float32)
 
@@ -89,7 +107,7 @@ def from_working_size(image: np.ndarray, normal: np.ndarray, log_depth: np.ndarr
     if scale > 1.5:
         normal = guided_filter(_display_grey(image), normal, radius=max(2, int(round(scale))), eps=1e-3)
     normal = normal / np.maximum(np.linalg.norm(normal, axis=-1, keepdims=True), 1e-6)
-    confidence = np.clip(up(confidence), 0.0, 1.0)
+    confidence = sky_from_above(np.clip(up(confidence), 0.0, 1.0))
     if image.shape[-1] == 4:
         confidence = np.where(image[..., 3] > 0.5, confidence, 0.0)
     log_depth = up(log_depth)
