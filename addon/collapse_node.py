@@ -40,6 +40,7 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, FloatVectorProp
 from ..backend.files import layers, sequences
 from ..backend.generators.collapse import HEADER_WARNINGS
 from ..errors import GenVFXError
+from ..models.collapse.lighting import DEFAULT_DIRECTION
 from ..models.collapse.shot import REVEAL_GROW, RING_FRAMES
 from .collapse_simulation import read_simulation
 from .frame_range import build_frame_range
@@ -92,7 +93,7 @@ class CollapseSimNode(GenVFXNodeBase):
         ("plate", "From Plate", "The plate's own light, fitted as Relight fits it (a guess: set the direction "
                                 "when the plate shows where its shadows fall)"),
         ("direction", "Direction", "The sun toward Light Direction")))
-    light_direction: FloatVectorProperty(name="Light Direction", size=3, default=(-0.45, 0.8, 0.4),
+    light_direction: FloatVectorProperty(name="Light Direction", size=3, default=DEFAULT_DIRECTION,
                                          subtype="DIRECTION", description="Toward the sun, in the camera's space "
                                                                           "(x right, y up, z toward the camera)")
     speed: FloatProperty(name="Speed", default=0.0, min=0.0, soft_max=200.0,

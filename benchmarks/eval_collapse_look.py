@@ -52,9 +52,8 @@ import numpy as np
 from genvfx.backend.files import images
 from genvfx.backend.generators import collapse as generator
 from genvfx.backend.generators.frames import SideFiles
-from genvfx.models import collapse, registry, relight
-from genvfx.models.collapse import CollapseOptions, CollapseShot, PlateLight
-from genvfx.models.collapse.lighting import fit_to_plate
+from genvfx.models import collapse, registry
+from genvfx.models.collapse import CollapseOptions, CollapseShot
 from genvfx.models.collapse.render import render_fragments
 from genvfx.models.colour import to_display_8bit
 from genvfx.review import preview
@@ -99,15 +98,6 @@ def clean_plate(plate: np.ndarray, region: np.ndarray, how: str) -> np.ndarray:
         filler = fill.load(registry.find_model("genvfx.fill.patchmatch"), "cpu")
         return filler(plate, region, seed=0)["Combined"]
     return plate + region[..., None] * (cv2.blur(plate, (31, 31)) - plate)
-
-
-def plate_light(plate: np.ndarray, how: str) -> PlateLight:
-    """The default sun, or the plate's own light as a job fits it (Relight's embedded
-    estimator and light fit)."""
-    if how == "default":
-        return PlateLight()
-    estimator = relight.load(registry.find_model(collapse.PLATE_LIGHT_MODEL, slot="relight"), "cpu")
-    return fit_to_plate(plate, estimator(plate))
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
@@ -167,14 +157,14 @@ def final_frames(shot: CollapseShot, plate: np.ndarray, mask: np.ndarray, frames
 
 def run(name: str, plate: np.ndarray, mask: np.ndarray, params: dict, fill_how: str, out: Path | None,
         quality: str = "preview", samples: int = 64, light: str = "default") -> dict:
-    options = CollapseOptions(**params, quality=quality, samples=samples)
+    options = CollapseOptions(**params, quality=quality, samples=samples, light=None if light == "default" else light)
     fps = options.fps
     frames = [options.start + int(round(s * fps)) for s in SECONDS]
     started = time.perf_counter()
     rows, result = [], {}
-    light = plate_light(plate, light)
-    shot = CollapseShot.prepare(plate, mask, options, frames[-1], light=light)
-    result["light"] = light.describe()
+    sun = collapse.load_models(None, "cpu").plate_light(plate, options)   # as a job lights it
+    shot = CollapseShot.prepare(plate, mask, options, frames[-1], light=sun)
+    result["light"] = sun.describe()
     fill = clean_plate(plate, shot.reveal, fill_how)
     folder = Path(tempfile.mkdtemp(prefix="collapse_final_"))
     rendered = final_frames(shot, plate, mask, frames[1:], folder) if quality == "final" else None

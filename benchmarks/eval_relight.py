@@ -38,9 +38,9 @@ from pathlib import Path
 import numpy as np
 
 from genvfx.models import registry, relight
+from genvfx.models.collapse.lighting import DEFAULT_DIRECTION
 from genvfx.models.relight import Estimate, measures
 from genvfx.models.relight.estimate import SURFACE
-from genvfx.models.collapse.lighting import DEFAULT_DIRECTION
 from genvfx.models.relight.light import REC709_LUMA, fit_light
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,9 +23,9 @@ def job_params(args) -> dict:
         params["start"] = args.start
     origin = numbers(args.origin, "--origin", 2, "0.5,0.9")
     bias = numbers(args.direction_bias, "--direction-bias", 2, "0.5,0.9")
-    if args.light_dir is not None:
-        params["light"] = args.light_dir.strip() if args.light_dir.strip() == "plate" else \
-            numbers(args.light_dir, "--light-dir", 3, "-0.5,0.8,0.4 (or plate)")
+    light = (args.light_dir or "").strip()
+    if light:
+        params["light"] = light if light == "plate" else numbers(light, "--light-dir", 3, "-0.5,0.8,0.4 (or plate)")
     if origin is not None:
         params["origin"] = origin
     if bias is not None:

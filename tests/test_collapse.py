@@ -370,6 +370,29 @@ def test_shadows_fall_away_from_the_light():
     assert centres[0] > building > centres[1], (centres, building)
 
 
+def test_broken_faces_are_grained_like_concrete(shot, monkeypatch):
+    """Inner faces carry concrete's grain (noise over the rest pose), not one flat colour:
+    without it the same fragments' inner faces are smoother."""
+    from genvfx.models.collapse import render
+
+    collapse, plate, mask, fill = shot
+
+    def luminance_mid_fall():
+        frame = 40
+        drawn = render.render_fragments(collapse.scene, collapse.camera, *collapse.simulation.pose(frame),
+                                        collapse.simulation.fragment_opacity(frame), 2, "cpu")
+        return drawn.colour[..., :3][drawn.colour[..., 3] > 0.999] @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+
+    grained = luminance_mid_fall()
+    monkeypatch.setattr(render, "CONCRETE", tuple((size, 0.0) for size, _ in render.CONCRETE))
+    flat = luminance_mid_fall()
+    changed = np.abs(grained - flat) > 1e-6
+    assert changed.mean() > 0.05                       # the inner faces in view changed ...
+    assert np.allclose(grained[~changed], flat[~changed])   # ... and only they (front faces keep the plate)
+    ratio = grained[changed] / np.maximum(flat[changed], 1e-9)
+    assert ratio.std() > 0.05 and 0.8 < np.median(ratio) < 1.2, (ratio.std(), np.median(ratio))
+
+
 def test_cli_rejects_an_empty_mask(tower_files, tmp_path):
     from photos import write_mask_png
 

@@ -12,6 +12,7 @@ frame together over the clean plate (Debris Fill of the building's region).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -33,10 +34,15 @@ PLATE_LIGHT_MODEL = "genvfx.relight.normalnet"
 @dataclass
 class CollapseModels:
     """What Collapse Sim loads (the simulation itself has no weights): the embedded Debris
-    Fill, for the clean plate, and Relight's embedded estimator, for the plate's light."""
+    Fill, for the clean plate, and, when a job asks for the plate's light, Relight's
+    embedded estimator."""
 
     fill: Callable
-    relight: Callable
+    device: str = "cpu"
+
+    @cached_property
+    def relight(self) -> Callable:
+        return relight.load(registry.find_model(PLATE_LIGHT_MODEL, slot="relight"), self.device)
 
     def plate_light(self, plate: np.ndarray, options: CollapseOptions) -> PlateLight:
         """The sun the collapse is lit by: the default sun, the plate's own light (``light``
@@ -49,9 +55,7 @@ class CollapseModels:
 
 
 def load_models(manifest, device: str) -> CollapseModels:
-    device = "cpu" if device == "cpu" else device
-    return CollapseModels(fill.load(registry.find_model(CLEAN_PLATE_FILL_MODEL, slot="fill"), device),
-                          relight.load(registry.find_model(PLATE_LIGHT_MODEL, slot="relight"), device))
+    return CollapseModels(fill.load(registry.find_model(CLEAN_PLATE_FILL_MODEL, slot="fill"), device), device)
 
 
 __all__ = ["CLEAN_PLATE_FILL_VERSION", "GENERATOR_VERSION", "CollapseModels", "CollapseOptions", "CollapseShot",

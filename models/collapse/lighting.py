@@ -9,6 +9,7 @@ shading changes with its normals), so a hazy plate gets faint shadows and a sunn
 hard shadows. The fit is not the default: on rendered views with a known sun
 (``benchmarks/eval_relight.py``) it points further from the sun than the default does.
 """
+
 from __future__ import annotations
 
 import math

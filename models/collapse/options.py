@@ -38,7 +38,7 @@ class CollapseOptions:
     motion_blur: bool = True             # Cycles motion blur (final)
     light: tuple[float, float, float] | str | None = None   # toward the sun, camera space (x right, y up,
                                          # z toward the camera); "plate": the plate's own light, as Relight
-                                         # fits it; None: a sun high on the left, in front (lighting.DEFAULT)
+                                         # fits it; None: lighting.DEFAULT_DIRECTION
 
     @classmethod
     def from_params(cls, params: dict) -> tuple["CollapseOptions", list[str]]:

@@ -7,8 +7,8 @@ front face (nearest texel, so that at rest every sample of a pixel reads that pi
 the start frame gives the plate back exactly) and whose mask value is the surface's
 coverage (so fragments are cut to the building's outline). Inner faces take a material
 derived from the plate, grained like broken concrete (:data:`CONCRETE`). Surfaces are
-shaded by the change of their normal from rest under
-one light: at rest the factor is exactly 1. Behind a front face the ray leaves the same
+shaded by the change of their normal from rest under one light: at rest the factor is
+exactly 1. Behind a front face the ray leaves the same
 fragment without drawing its back face: a front texel's coverage is the whole of that
 fragment along the ray, so a soft mask edge shows plate × coverage and then what lies
 behind the fragment.
@@ -102,7 +102,8 @@ def _kernel():
                         normal = query.normal
                         rest_normal = wp.transpose(rotation) * normal
                         lit = ambient + wp.max(wp.dot(normal, light), 0.0)
-                        surface = inner[fragment] * (concrete(rest, concrete_frequency, concrete_share) * lit / (ambient + wp.max(light[2], 0.0)))
+                        grain = concrete(rest, concrete_frequency, concrete_share)
+                        surface = inner[fragment] * (grain * lit / (ambient + wp.max(light[2], 0.0)))
                         if face_front[query.face] == 1:
                             surface = plate[row, column] * (lit / (ambient + wp.max(wp.dot(rest_normal, light), 0.0)))
                             exiting = fragment

@@ -405,24 +405,10 @@ def planar_motion(field: np.ndarray, hole: np.ndarray, labels: np.ndarray) -> np
     if not hole.any():
         return field
     reach = max(_MOTION_RING_MIN, int(_MOTION_RING * max(height, width)))
-    threshold = max(1.0, math.hypot(width, height) / 300.0)
-    # all it reads and writes lies within reach of the hole: work in the hole's box grown by that
-    rows, columns = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
-    y0, x0 = max(0, rows[0] - reach - 1), max(0, columns[0] - reach - 1)
-    window = (slice(y0, min(height, rows[-1] + reach + 2)), slice(x0, min(width, columns[-1] + reach + 2)))
-    out = field.copy()
-    out[window] = _planar_motion_window(field[window], hole[window], labels[window], reach, threshold, (x0, y0))
-    return out
-
-
-def _planar_motion_window(field, hole, labels, reach, threshold, origin):
-    """:func:`planar_motion` in a window of the frame whose top-left pixel is ``origin``
-    (x, y): the homographies are fitted in the frame's pixels."""
-    import cv2
-
     away = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     ring = (away > _MOTION_NEAR) & (away <= reach)
     region = away <= _MOTION_NEAR + 2
+    threshold = max(1.0, math.hypot(width, height) / 300.0)
     out = field.copy()
     for plane in np.unique(labels[region]):
         ys, xs = np.nonzero(ring & (labels == plane))
@@ -430,12 +416,11 @@ def _planar_motion_window(field, hole, labels, reach, threshold, origin):
             continue
         stride = max(1, len(ys) // _MOTION_MAX_SAMPLES)
         ys, xs = ys[::stride], xs[::stride]
-        source = np.stack([xs + origin[0], ys + origin[1]], -1).astype(np.float32)
+        source = np.stack([xs, ys], -1).astype(np.float32)
         homography, inliers = cv2.findHomography(source, source + field[ys, xs], cv2.RANSAC, threshold)
         if homography is None or inliers.mean() < _MOTION_MIN_INLIERS:
             continue
         ty, tx = np.nonzero(region & (labels == plane))
-        at = np.stack([tx + origin[0], ty + origin[1]], -1)
-        points = np.concatenate([at, np.ones((len(tx), 1))], -1) @ homography.T
-        out[ty, tx] = (points[:, :2] / points[:, 2:3] - at).astype(np.float32)
+        points = np.stack([tx, ty, np.ones(len(tx))], -1) @ homography.T
+        out[ty, tx] = (points[:, :2] / points[:, 2:3] - np.stack([tx, ty], -1)).astype(np.float32)
     return out
