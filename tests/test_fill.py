@@ -522,7 +522,7 @@ def test_a_plane_moves_by_its_homography_through_the_hole():
     hole[45:100, 60:140] = True
     smooth = pull_push(truth.astype(np.float32), ~cv2.dilate(hole.astype(np.uint8), np.ones((13, 13), np.uint8)).astype(bool))
 
-    planar = structure.planar_motion(smooth, hole, labels)
+    planar = structure.planar_motion(smooth, structure.motion_regions(hole, labels))
 
     error = lambda field: np.linalg.norm(field - truth, axis=-1)[hole]  # noqa: E731
     assert error(planar).max() < 0.05

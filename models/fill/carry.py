@@ -81,24 +81,26 @@ class _Pair:
 
 def _pair(grey_a, hole_a, planes_a, grey_b, hole_b, planes_b) -> _Pair:
     """The pair from the frames' :func:`~.temporal.flow_grey`, holes and planes (the street's
-    plane labels, or None: then the flow through the hole is the smooth interpolation)."""
+    planes near the hole, :func:`~.structure.motion_regions`, or None: then the flow through
+    the hole is the smooth interpolation)."""
     if not (hole_a.any() or hole_b.any()):
         return _Pair(None, None, None)
     back = flow_between(grey_b, hole_b, grey_a, hole_a)
     forth = flow_between(grey_a, hole_a, grey_b, hole_b)
     if planes_b is not None:
-        back = planar.planar_motion(back, hole_b, planes_b)
+        back = planar.planar_motion(back, planes_b)
     if planes_a is not None:
-        forth = planar.planar_motion(forth, hole_a, planes_a)
+        forth = planar.planar_motion(forth, planes_a)
     reach = 0.0
     for field, hole in ((back, hole_b), (forth, hole_a)):
         if hole.any():
             reach = max(reach, float(np.sqrt((field[hole] ** 2).sum(-1)).max()))
     pad = int(np.ceil(reach)) + _PAD
-    ys, xs = np.nonzero(hole_a | hole_b)
+    either = hole_a | hole_b
+    rows, cols = np.flatnonzero(either.any(axis=1)), np.flatnonzero(either.any(axis=0))
     height, width = hole_a.shape
-    box = (max(0, ys.min() - pad), min(height, ys.max() + pad + 1),
-           max(0, xs.min() - pad), min(width, xs.max() + pad + 1))
+    box = (max(0, rows[0] - pad), min(height, rows[-1] + pad + 1),
+           max(0, cols[0] - pad), min(width, cols[-1] + pad + 1))
     crop = (slice(box[0], box[1]), slice(box[2], box[3]))
     return _Pair(box, np.ascontiguousarray(back[crop]), np.ascontiguousarray(forth[crop]))
 
@@ -179,6 +181,14 @@ class _Frame:
     plate: np.ndarray | None = None  # cropped to box
     forward: tuple[np.ndarray, np.ndarray] | None = None  # per hole pixel: origin, position
 
+    def hole_pixels(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ys, xs) of the hole, row by row, found in the frame's box (which holds it)."""
+        if self.box is None:
+            return np.nonzero(self.hole)
+        y0, y1, x0, x1 = self.box
+        ys, xs = np.nonzero(self.hole[y0:y1, x0:x1])
+        return ys + y0, xs + x0
+
 
 def carry_shot(frames: list[int], todo, load: Loader, synthesise: Synthesiser, cached: Cached,
                progress_for: Callable[[int], Callable[[int, int], None]]
@@ -215,7 +225,7 @@ def carry_shot(frames: list[int], todo, load: Loader, synthesise: Synthesiser, c
     later = _Map(shape)
     for index in range(len(shot) - 1, -1, -1):
         frame = shot[index]
-        ys, xs = np.nonzero(frame.hole)
+        ys, xs = frame.hole_pixels()
         origin = np.full(len(ys), -1, np.int32)
         position = np.zeros((len(ys), 2), np.float32)
         pair = pairs[index] if index + 1 < len(shot) else None
@@ -231,13 +241,19 @@ def carry_shot(frames: list[int], todo, load: Loader, synthesise: Synthesiser, c
         later = _Map(shape)
         later.set(ys, xs, origin, position, False)
 
-    # -- forward in time: what earlier frames show; the rest carried or synthesised once
+    # -- forward in time, each wanted frame's plate read while the one before is filled
+    with _LoadsAhead(load, [frame.number for frame in shot[:last + 1] if frame.number in todo]) as reload:
+        yield from _forward(shot, pairs, last, todo, shape, reload, synthesise, cached, progress_for, check)
+
+
+def _forward(shot, pairs, last, todo, shape, load, synthesise, cached, progress_for, check):
+    """Forward in time: what earlier frames show; the rest carried or synthesised once."""
     earlier, sources = _Map(shape), _Map(shape)
     fills: dict[int, np.ndarray] = {}  # frame index -> its Combined, cropped, while a source
     for index in range(last + 1):
         frame = shot[index]
         wanted = frame.number in todo
-        ys, xs = np.nonzero(frame.hole)
+        ys, xs = frame.hole_pixels()
         back_origin = np.full(len(ys), -1, np.int32)
         back_position = np.zeros((len(ys), 2), np.float32)
         carried_origin = np.full(len(ys), -1, np.int32)
@@ -313,21 +329,50 @@ def carry_shot(frames: list[int], todo, load: Loader, synthesise: Synthesiser, c
             del fills[o]
 
 
+class _LoadsAhead:
+    """``load`` for the frames of ``order``, in that order, each read on a thread while the
+    frame before it is filled and written (reading lets go of Python's lock); any other
+    frame is read when asked for."""
+
+    def __init__(self, load: Loader, order: list[int]):
+        self._load, self._order = load, deque(order)
+        self._pool = ThreadPoolExecutor(1)
+        self._pending: dict[int, object] = {}
+        self._top_up()
+
+    def _top_up(self) -> None:
+        if self._order and not self._pending:
+            number = self._order.popleft()
+            self._pending[number] = self._pool.submit(self._load, number)
+
+    def __call__(self, number: int):
+        future = self._pending.pop(number, None)
+        self._top_up()
+        return future.result() if future is not None else self._load(number)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 #: Frames measured ahead of the one being traced (each holds its plate): OpenCV and numpy
 #: let go of Python's lock, so reading and measuring the next frames runs beside the flows.
 _AHEAD = max(1, min(4, (os.cpu_count() or 1) - 1))
 
 
 def _measured(frames: list[int], load: Loader) -> Iterator[tuple]:
-    """Per frame, in order: its number, plate, hole, flow grey and plane labels (None
-    without a street's structure), measured on a thread pool :data:`_AHEAD` frames ahead.
+    """Per frame, in order: its number, plate, hole, flow grey and planes near the hole
+    (:func:`~.structure.motion_regions`; None without a street's structure), measured on a thread pool :data:`_AHEAD` frames ahead.
     Each frame's measure depends on that frame alone, so the results do not depend on
     the threads."""
     def measure(number: int):
         plate, mask = load(number)
         hole = hole_of(mask)
         found = planar.find(plate, hole) if hole.any() else None
-        return number, plate, hole, flow_grey(plate, hole), None if found is None else found.labels
+        planes = None if found is None else planar.motion_regions(hole, found.labels)
+        return number, plate, hole, flow_grey(plate, hole), planes
 
     with ThreadPoolExecutor(_AHEAD) as pool:
         pending = deque()

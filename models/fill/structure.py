@@ -391,36 +391,68 @@ def unrectify(rect: Rectified, filled: np.ndarray, width: int) -> np.ndarray:
 # --------------------------------------------------------------------------- motion
 
 
-def planar_motion(field: np.ndarray, hole: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """An optical flow ``field`` (H×W×2, measured outside ``hole`` and interpolated through
-    it) with, near the hole, each plane's part replaced by that plane's homography: fitted
-    (RANSAC) to the measured flow on a ring of the plane around the hole. A plane moves by
-    a homography whatever the camera does, while the smooth interpolation through the hole
-    blends the ground's motion with the facade's and bends a facade's vertical lines as it
-    carries them along a trucking shot. A plane with too little ring, or whose ring the
-    homography does not explain, keeps the interpolation."""
+@dataclass
+class PlaneMotionRegion:
+    """Where one plane's motion is fitted near a frame's hole and where it then replaces
+    the flow (see :func:`planar_motion`). Depends on the frame's hole and labels only, so a
+    frame measured against both its neighbours finds it once."""
+    plane: int
+    ring: tuple[np.ndarray, np.ndarray]     # (ys, xs): the plane's ring around the hole, subsampled
+    region: tuple[np.ndarray, np.ndarray]   # (ys, xs): the plane's part of the hole and its edge
+
+
+def motion_regions(hole: np.ndarray, labels: np.ndarray) -> list[PlaneMotionRegion]:
+    """Per plane that touches the hole: its ring (the plane's pixels between
+    ``_MOTION_NEAR`` px and a reach of the hole, at least ``_MOTION_MIN_SAMPLES`` of them)
+    and its region (the plane's pixels within ``_MOTION_NEAR + 2`` px of the hole). Found in
+    the hole's box grown by the reach: no pixel beyond it is that near."""
     import cv2
 
     height, width = hole.shape
     if not hole.any():
-        return field
+        return []
     reach = max(_MOTION_RING_MIN, int(_MOTION_RING * max(height, width)))
-    away = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
+    y0, y1 = max(0, rows[0] - reach - 1), min(height, rows[-1] + reach + 2)
+    x0, x1 = max(0, cols[0] - reach - 1), min(width, cols[-1] + reach + 2)
+    box_labels = labels[y0:y1, x0:x1]
+    away = cv2.distanceTransform((~hole[y0:y1, x0:x1]).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     ring = (away > _MOTION_NEAR) & (away <= reach)
     region = away <= _MOTION_NEAR + 2
-    threshold = max(1.0, math.hypot(width, height) / 300.0)
-    out = field.copy()
-    for plane in np.unique(labels[region]):
-        ys, xs = np.nonzero(ring & (labels == plane))
+    found = []
+    for plane in np.unique(box_labels[region]):
+        ys, xs = np.nonzero(ring & (box_labels == plane))
         if len(ys) < _MOTION_MIN_SAMPLES:
             continue
         stride = max(1, len(ys) // _MOTION_MAX_SAMPLES)
-        ys, xs = ys[::stride], xs[::stride]
+        ty, tx = np.nonzero(region & (box_labels == plane))
+        found.append(PlaneMotionRegion(int(plane), (ys[::stride] + y0, xs[::stride] + x0), (ty + y0, tx + x0)))
+    return found
+
+
+def planar_motion(field: np.ndarray, regions: list[PlaneMotionRegion]) -> np.ndarray:
+    """An optical flow ``field`` (H×W×2, measured outside a frame's hole and interpolated
+    through it) with, near the hole, each plane's part replaced by that plane's homography:
+    fitted (RANSAC) to the measured flow on the plane's ring around the hole
+    (:func:`motion_regions`). A plane moves by a homography whatever the camera does, while
+    the smooth interpolation through the hole blends the ground's motion with the facade's
+    and bends a facade's vertical lines as it carries them along a trucking shot. A plane
+    with too little ring, or whose ring the homography does not explain, keeps the
+    interpolation."""
+    import cv2
+
+    if not regions:
+        return field
+    height, width = field.shape[:2]
+    threshold = max(1.0, math.hypot(width, height) / 300.0)
+    out = field.copy()
+    for found in regions:
+        ys, xs = found.ring
         source = np.stack([xs, ys], -1).astype(np.float32)
         homography, inliers = cv2.findHomography(source, source + field[ys, xs], cv2.RANSAC, threshold)
         if homography is None or inliers.mean() < _MOTION_MIN_INLIERS:
             continue
-        ty, tx = np.nonzero(region & (labels == plane))
+        ty, tx = found.region
         points = np.stack([tx, ty, np.ones(len(tx))], -1) @ homography.T
         out[ty, tx] = (points[:, :2] / points[:, 2:3] - np.stack([tx, ty], -1)).astype(np.float32)
     return out
