@@ -41,6 +41,9 @@ def warp(image: np.ndarray, field: np.ndarray) -> np.ndarray:
 
 def consistent(forward: np.ndarray, backward_at_target: np.ndarray) -> np.ndarray:
     """Where a forward flow and the backward flow sampled where it lands agree."""
-    error = ((forward + backward_at_target) ** 2).sum(axis=-1)
-    scale = (forward ** 2).sum(axis=-1) + (backward_at_target ** 2).sum(axis=-1)
+    def squared(v):  # |v|², x then y (as summing the last axis does)
+        return v[..., 0] ** 2 + v[..., 1] ** 2
+
+    error = squared(forward + backward_at_target)
+    scale = squared(forward) + squared(backward_at_target)
     return error <= CONSISTENCY[0] * scale + CONSISTENCY[1]

@@ -110,7 +110,7 @@ def _step(ys, xs, to_field, from_field, box: Box, hole_there: np.ndarray):
     (qy, qx), whether the flow is trusted (inside the frame, consistent) and whether the
     neighbour shows the background there (the nearest pixel is outside its hole)."""
     height, width = hole_there.shape
-    f = sample_at(to_field, ys - box[0], xs - box[2]) if len(ys) else np.zeros((0, 2), np.float32)
+    f = to_field[ys - box[0], xs - box[2]]  # at whole pixels: the bilinear sample is the pixel
     qx, qy = xs + f[:, 0], ys + f[:, 1]
     inside = (qx >= -0.5) & (qx <= width - 0.5) & (qy >= -0.5) & (qy <= height - 0.5)
     b = sample_at(from_field, qy - box[0], qx - box[2]) if len(ys) else f
@@ -123,34 +123,31 @@ def _step(ys, xs, to_field, from_field, box: Box, hole_there: np.ndarray):
 
 class _Map:
     """Per pixel of a frame: the frame its fill comes from (-1: none yet), the position
-    there, and whether that is a synthesis (else real background)."""
+    there, and whether that is a synthesis (else real background); origin and synthesis
+    kept as one key, ``2 · origin + synth``."""
 
     def __init__(self, shape):
-        self.origin = np.full(shape, -1, np.int32)
-        self.position = np.zeros(shape + (2,), np.float32)  # (x, y)
-        self.synth = np.zeros(shape, bool)
+        self.shape = shape
+        self.key = np.full(shape[0] * shape[1], -2, np.int32)
+        self.position = np.zeros((shape[0] * shape[1], 2), np.float32)  # (x, y)
 
-    def set(self, ys, xs, origin, position, synth):
-        self.origin[ys, xs] = origin
-        self.position[ys, xs] = position
-        self.synth[ys, xs] = synth
+    def set(self, flat, origin, position, synth):
+        """Pixels ``flat`` (indices into the frame's pixels, row by row) get their source."""
+        self.key[flat] = 2 * origin + synth
+        self.position[flat] = position
 
     def sample(self, qy, qx):
         """The source at points: the nearest pixel's, its position interpolated over the
         corners that share it. Returns (origin, position, synth); origin -1 where none."""
-        corners = pixel_corners(self.origin.shape, qy, qx)
+        corners = pixel_corners(self.shape, qy, qx)
         weights = np.stack([w for _, w in corners])
         nearest = np.argmax(weights, axis=0)
-        origins = np.stack([pixels(self.origin).take(index) for index, _ in corners])
-        synths = np.stack([pixels(self.synth).take(index) for index, _ in corners])
-        pick = np.arange(len(qy))
-        origin, synth = origins[nearest, pick], synths[nearest, pick]
-        same = (origins == origin) & (synths == synth) & (weights > 0)
-        w = np.where(same, weights, 0.0)
-        positions = pixels(self.position)
-        position = sum(positions.take(index, axis=0) * w[k][:, None] for k, (index, _) in enumerate(corners))
+        keys = np.stack([self.key.take(index) for index, _ in corners])
+        key = keys[nearest, np.arange(len(qy))]
+        w = np.where((keys == key) & (weights > 0), weights, 0.0)
+        position = sum(self.position.take(index, axis=0) * w[k][:, None] for k, (index, _) in enumerate(corners))
         position = position / np.maximum(w.sum(0), 1e-12)[:, None]
-        return origin, position.astype(np.float32), synth
+        return key >> 1, position.astype(np.float32), (key & 1).astype(bool)
 
 
 # --------------------------------------------------------------------------- values
@@ -239,7 +236,7 @@ def carry_shot(frames: list[int], todo, load: Loader, synthesise: Synthesiser, c
             origin[rest], position[rest] = o, p
         frame.forward = (origin, position)
         later = _Map(shape)
-        later.set(ys, xs, origin, position, False)
+        later.set(ys * shape[1] + xs, origin, position, False)
 
     # -- forward in time, each wanted frame's plate read while the one before is filled
     with _LoadsAhead(load, [frame.number for frame in shot[:last + 1] if frame.number in todo]) as reload:
@@ -285,10 +282,11 @@ def _forward(shot, pairs, last, todo, shape, load, synthesise, cached, progress_
         position[new] = np.stack([xs[new], ys[new]], -1).astype(np.float32)
         synth[new] = True
 
+        flat = ys * shape[1] + xs
         earlier = _Map(shape)
-        earlier.set(ys, xs, back_origin, back_position, False)
+        earlier.set(flat, back_origin, back_position, False)
         sources = _Map(shape)
-        sources.set(ys, xs, origin, position, synth)
+        sources.set(flat, origin, position, synth)
 
         if wanted or (new.any() and index < last):
             cached_combined = None if wanted else cached(frame.number)
