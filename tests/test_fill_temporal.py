@@ -360,3 +360,33 @@ def test_a_large_plate_has_its_flow_measured_shrunk_and_scaled_back():
     assert np.median(field[..., 0]) == pytest.approx(8.0, abs=0.3)
     assert np.abs(np.median(field[..., 1])) < 0.3
     assert np.median(field[hole][:, 0]) == pytest.approx(8.0, abs=0.5)   # interpolated through the hole
+
+
+def test_two_fits_through_the_holes_are_trusted_within_the_planes_tolerance():
+    """Followed from one hole into the neighbour's, both flows are interpolations (fitted
+    once each way): a sub-pixel disagreement between them keeps the pixel carried, where
+    measured flow (landing outside the neighbour's hole) is held to the strict check, and
+    a disagreement beyond the planes' tolerance is not trusted either way."""
+    from genvfx.models.fill import structure
+
+    height, width = 300, 400
+    tolerance = structure.motion_tolerance(width, height)
+    hole_there = np.zeros((height, width), bool)
+    hole_there[100:200, 100:200] = True
+    ys = np.array([150, 150, 150])
+    xs = np.array([150, 150, 300])  # lands in the neighbour's hole, twice; outside it, once
+    to_field = np.zeros((height, width, 2), np.float32)
+    to_field[..., 0] = 2.0
+
+    def followed(disagreement: float):
+        from_field = np.zeros((height, width, 2), np.float32)
+        from_field[..., 0] = -2.0 + disagreement
+        return carry._step(ys, xs, to_field, from_field, (0, height, 0, width), hole_there)
+
+    _, qx, valid, shows = followed(0.8 * tolerance)
+    assert np.allclose(qx, xs + 2.0)
+    assert valid.tolist() == [True, True, False] and not shows.any()
+    _, _, valid, _ = followed(1.2 * tolerance)
+    assert not valid.any()
+    _, _, valid, shows = followed(0.3)  # within the strict check: measured flow is trusted too
+    assert valid.all() and shows.tolist() == [False, False, True]

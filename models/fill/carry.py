@@ -108,16 +108,25 @@ def _pair(grey_a, hole_a, planes_a, grey_b, hole_b, planes_b) -> _Pair:
 def _step(ys, xs, to_field, from_field, box: Box, hole_there: np.ndarray):
     """Hole pixels ``(ys, xs)`` of one frame followed into a neighbour: where they land
     (qy, qx), whether the flow is trusted (inside the frame, consistent) and whether the
-    neighbour shows the background there (the nearest pixel is outside its hole)."""
+    neighbour shows the background there (the nearest pixel is outside its hole).
+
+    Landing in the neighbour's hole, both ways are interpolations (a plane's homography,
+    fitted once each way, or the smooth fill of the field), which the forward/backward
+    check cannot judge as it judges measured flow: there the two are trusted when they
+    agree within the planes' :func:`~.structure.motion_tolerance`; otherwise a frame's
+    sub-pixel disagreement between two fits would send its whole hole to a new
+    synthesis."""
     height, width = hole_there.shape
     f = to_field[ys - box[0], xs - box[2]]  # at whole pixels: the bilinear sample is the pixel
     qx, qy = xs + f[:, 0], ys + f[:, 1]
     inside = (qx >= -0.5) & (qx <= width - 0.5) & (qy >= -0.5) & (qy <= height - 0.5)
     b = sample_at(from_field, qy - box[0], qx - box[2]) if len(ys) else f
-    valid = inside & consistent(f, b)
     ny = np.clip(np.rint(qy), 0, height - 1).astype(np.int64)
     nx = np.clip(np.rint(qx), 0, width - 1).astype(np.int64)
-    shows = valid & ~hole_there[ny, nx]
+    modelled = hole_there[ny, nx]
+    apart = (f[:, 0] + b[:, 0]) ** 2 + (f[:, 1] + b[:, 1]) ** 2
+    valid = inside & (consistent(f, b) | (modelled & (apart <= planar.motion_tolerance(width, height) ** 2)))
+    shows = valid & ~modelled
     return qy, qx, valid, shows
 
 

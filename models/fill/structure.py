@@ -430,6 +430,12 @@ def motion_regions(hole: np.ndarray, labels: np.ndarray) -> list[PlaneMotionRegi
     return found
 
 
+def motion_tolerance(width: int, height: int) -> float:
+    """Pixels a plane's motion is trusted to: RANSAC's inlier threshold when its
+    homography is fitted, and how far two fits (one per direction) may disagree."""
+    return max(1.0, math.hypot(width, height) / 300.0)
+
+
 def planar_motion(field: np.ndarray, regions: list[PlaneMotionRegion]) -> np.ndarray:
     """An optical flow ``field`` (H×W×2, measured outside a frame's hole and interpolated
     through it) with, near the hole, each plane's part replaced by that plane's homography:
@@ -444,7 +450,7 @@ def planar_motion(field: np.ndarray, regions: list[PlaneMotionRegion]) -> np.nda
     if not regions:
         return field
     height, width = field.shape[:2]
-    threshold = max(1.0, math.hypot(width, height) / 300.0)
+    threshold = motion_tolerance(width, height)
     out = field.copy()
     for found in regions:
         ys, xs = found.ring

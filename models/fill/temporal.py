@@ -49,7 +49,8 @@ from ..flow import consistent, dis_flow, grey8
 from .hole import hole as hole_of
 
 #: Part of the fill generator's version (and so of the cache key): bump when output changes.
-TEMPORAL_VERSION = "3"  # 2: plates over 1024 px have their flow measured shrunk; 3: planes move by homographies
+TEMPORAL_VERSION = "4"  # 2: plates over 1024 px have their flow measured shrunk; 3: planes move by homographies;
+# 4: flows through both holes trusted within the planes' tolerance
 
 MODES = ("propagate", "carry", "hold", "off")
 #: What a shot gets unless told otherwise: on rendered truth (benchmarks/eval_fill_truth.py,
