@@ -24,7 +24,7 @@ from .shot import CollapseShot
 
 #: Collapse Sim's version in cache keys: bump when the passes for the same inputs change
 #: (the plate's light can be fitted with Relight's embedded network: its version is part of it).
-GENERATOR_VERSION = f"4+relight{relight.GENERATOR_VERSION}"
+GENERATOR_VERSION = f"5+relight{relight.GENERATOR_VERSION}"  # 5: loose fragments barely spin
 #: The version of the fill that makes the clean plate (a new one fills again).
 CLEAN_PLATE_FILL_VERSION = fill.GENERATOR_VERSION
 CLEAN_PLATE_FILL_MODEL = "genvfx.fill.patchmatch"

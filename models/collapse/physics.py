@@ -28,7 +28,9 @@ SHRINK = 0.004             # of a fragment's size, so welded neighbours do not t
 IMPACT_SPEED = 1.5         # m/s: contacts of bodies faster than this throw up dust
 PULVERISE = 0.12           # of the building's height: half the storey band at the origin that turns to dust
 FADE_TIME = 0.3            # seconds a pulverised fragment takes to vanish into its dust
-SPIN = 0.8                 # rad/s: random spin a fragment takes when it comes loose
+SPIN = 0.15                # rad/s: random spin a fragment takes when it comes loose (a nudge; the
+                           # tumbling comes from its strikes: a larger spin turns a falling block
+                           # into a ball of chunks turning in place)
 CRUSH = 0.7                # the share of fragments that shatter when they strike the ground or the pile fast
 CRUSH_SPEED = 4.0          # m/s (× √(height / 30 m)): a strike at least this fast can shatter a fragment
 CRUSH_FADE = 0.12          # seconds a shattered fragment takes to vanish into its debris and dust
