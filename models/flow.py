@@ -39,11 +39,13 @@ def warp(image: np.ndarray, field: np.ndarray) -> np.ndarray:
                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+def squared_length(v: np.ndarray) -> np.ndarray:
+    """|v|² of displacements (…×2), x then y (as summing the last axis does, faster)."""
+    return v[..., 0] ** 2 + v[..., 1] ** 2
+
+
 def consistent(forward: np.ndarray, backward_at_target: np.ndarray) -> np.ndarray:
     """Where a forward flow and the backward flow sampled where it lands agree."""
-    def squared(v):  # |v|², x then y (as summing the last axis does)
-        return v[..., 0] ** 2 + v[..., 1] ** 2
-
-    error = squared(forward + backward_at_target)
-    scale = squared(forward) + squared(backward_at_target)
+    error = squared_length(forward + backward_at_target)
+    scale = squared_length(forward) + squared_length(backward_at_target)
     return error <= CONSISTENCY[0] * scale + CONSISTENCY[1]

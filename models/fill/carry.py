@@ -44,7 +44,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ..flow import consistent
+from ..flow import consistent, squared_length
 from . import structure as planar
 from .hole import hole as hole_of
 from .temporal import corners as pixel_corners, flow_between, flow_grey, passes, pixels, sample as sample_at
@@ -124,8 +124,8 @@ def _step(ys, xs, to_field, from_field, box: Box, hole_there: np.ndarray):
     ny = np.clip(np.rint(qy), 0, height - 1).astype(np.int64)
     nx = np.clip(np.rint(qx), 0, width - 1).astype(np.int64)
     modelled = hole_there[ny, nx]
-    apart = (f[:, 0] + b[:, 0]) ** 2 + (f[:, 1] + b[:, 1]) ** 2
-    valid = inside & (consistent(f, b) | (modelled & (apart <= planar.motion_tolerance(width, height) ** 2)))
+    agree = squared_length(f + b) <= planar.motion_tolerance(width, height) ** 2
+    valid = inside & (consistent(f, b) | (modelled & agree))
     shows = valid & ~modelled
     return qy, qx, valid, shows
 
@@ -344,18 +344,20 @@ class _LoadsAhead:
     def __init__(self, load: Loader, order: list[int]):
         self._load, self._order = load, deque(order)
         self._pool = ThreadPoolExecutor(1)
-        self._pending: dict[int, object] = {}
-        self._top_up()
+        self._next = None  # (frame, its read under way)
+        self._read_next()
 
-    def _top_up(self) -> None:
-        if self._order and not self._pending:
+    def _read_next(self) -> None:
+        if self._order and self._next is None:
             number = self._order.popleft()
-            self._pending[number] = self._pool.submit(self._load, number)
+            self._next = (number, self._pool.submit(self._load, number))
 
     def __call__(self, number: int):
-        future = self._pending.pop(number, None)
-        self._top_up()
-        return future.result() if future is not None else self._load(number)
+        if self._next is None or self._next[0] != number:
+            return self._load(number)
+        future, self._next = self._next[1], None
+        self._read_next()
+        return future.result()
 
     def __enter__(self):
         return self
@@ -371,7 +373,8 @@ _AHEAD = max(1, min(4, (os.cpu_count() or 1) - 1))
 
 def _measured(frames: list[int], load: Loader) -> Iterator[tuple]:
     """Per frame, in order: its number, plate, hole, flow grey and planes near the hole
-    (:func:`~.structure.motion_regions`; None without a street's structure), measured on a thread pool :data:`_AHEAD` frames ahead.
+    (:func:`~.structure.motion_regions`; None without a street's structure), measured on
+    a thread pool :data:`_AHEAD` frames ahead.
     Each frame's measure depends on that frame alone, so the results do not depend on
     the threads."""
     def measure(number: int):
